@@ -1,0 +1,3 @@
+export * from "./analysis.js";
+export * from "./api.js";
+export * from "./enums.js";
