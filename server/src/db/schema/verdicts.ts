@@ -1,0 +1,25 @@
+import type { DataQuality, VerdictReason, VerdictValue } from "@seqpulse/types";
+import { sql } from "drizzle-orm";
+import { check, doublePrecision, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { deployments } from "./deployments.js";
+
+export const verdicts = pgTable(
+  "verdicts",
+  {
+    deploymentId: uuid("deployment_id")
+      .primaryKey()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    verdict: text("verdict").$type<VerdictValue>().notNull(),
+    confidence: doublePrecision("confidence").notNull(),
+    summary: text("summary").notNull(),
+    reasons: jsonb("reasons").$type<VerdictReason[]>().notNull(),
+    dataQuality: jsonb("data_quality").$type<DataQuality>().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    check("ck_verdicts_verdict", sql`${table.verdict} in ('ok', 'warning', 'rollback_recommended')`),
+    check("ck_verdicts_confidence", sql`${table.confidence} >= 0 and ${table.confidence} <= 1`),
+  ],
+);
+
+export type VerdictRow = typeof verdicts.$inferSelect;

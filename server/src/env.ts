@@ -1,0 +1,47 @@
+import { z } from "zod";
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", ""])
+  .transform((value) => value === "true" || value === "1");
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgres:// or postgresql:// URL")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  SEQPULSE_DATA_DIR: z.string().min(1).default(".seqpulse"),
+  SEQPULSE_ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((value) => (value === "" ? undefined : value))
+    .refine((value) => value === undefined || value.length >= 16, "must be at least 16 characters"),
+  SEQPULSE_RUNNING_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(3600),
+  SEQPULSE_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  SEQPULSE_ROLE: z.enum(["all", "api", "worker"]).default("all"),
+  SEQPULSE_ALLOW_PRIVATE_ENDPOINTS: booleanFlag.default(false),
+  SEQPULSE_METRICS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  SEQPULSE_PUBLIC_URL: z
+    .url()
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  SEQPULSE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once at start; every wrong variable is named with what it expects. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = issue.path.join(".");
+    return `  ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+}

@@ -1,0 +1,28 @@
+import { sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { appliedMigrationCount, committedMigrationCount } from "../db/migrate.js";
+import { AppError } from "../errors.js";
+import type { AppDeps, AppEnv } from "../http/context.js";
+
+export function healthRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>()
+    .get("/healthz", (c) => c.json({ status: "ok" }))
+    .get("/readyz", async (c) => {
+      const problems: string[] = [];
+      try {
+        await deps.db.execute(sql`select 1`);
+        const applied = await appliedMigrationCount(deps.db);
+        const committed = committedMigrationCount();
+        if (applied < committed)
+          problems.push(`database migrations pending: ${applied} of ${committed} applied`);
+      } catch (error) {
+        problems.push(`database unreachable: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      for (const check of deps.readinessChecks ?? []) {
+        const problem = await check().catch((error: unknown) => String(error));
+        if (problem) problems.push(problem);
+      }
+      if (problems.length > 0) throw new AppError("service_unavailable", problems.join("; "));
+      return c.json({ status: "ready" });
+    });
+}

@@ -1,0 +1,32 @@
+import { ConfigError, loadConfig } from "./env.js";
+import { createLogger, errorFields } from "./logger.js";
+import { startSeqPulse } from "./main.js";
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`SeqPulse cannot start.\n${error.message}\nSee "Configuration" in the README.\n`);
+  process.exit(2);
+}
+const logger = createLogger(config.SEQPULSE_LOG_LEVEL);
+
+try {
+  const server = await startSeqPulse(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+} catch (error) {
+  logger.error("SeqPulse failed to start", errorFields(error));
+  process.exit(1);
+}

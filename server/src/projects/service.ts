@@ -1,0 +1,87 @@
+import {
+  type CreateProjectRequest,
+  type CreateProjectResponse,
+  DEFAULT_ANALYSIS_SETTINGS,
+  mergeAnalysisSettings,
+  type ProjectSettings,
+} from "@seqpulse/types";
+import { asc, eq } from "drizzle-orm";
+import type { Database } from "../db/client.js";
+import { type Project, projects } from "../db/schema/index.js";
+import { AppError } from "../errors.js";
+import { generateApiKey, generateHmacSecret, parseApiKeyId, secretMatches } from "./credentials.js";
+
+export async function createProject({
+  db,
+  input,
+}: {
+  db: Database;
+  input: CreateProjectRequest;
+}): Promise<CreateProjectResponse> {
+  const window = input.observation_window_seconds ?? 300;
+  const interval = input.sample_interval_seconds ?? Math.min(60, window);
+  if (interval > window) {
+    throw new AppError(
+      "validation_error",
+      `sample_interval_seconds (${interval}) must not exceed observation_window_seconds (${window})`,
+      { errors: [{ path: "sample_interval_seconds", message: `must be at most ${window}` }] },
+    );
+  }
+  const { apiKey, apiKeyId, apiKeyHash } = generateApiKey();
+  const hmacSecret = generateHmacSecret();
+  const [project] = await db
+    .insert(projects)
+    .values({
+      name: input.name,
+      apiKeyId,
+      apiKeyHash,
+      hmacSecret,
+      hmacEnabled: input.hmac_enabled ?? false,
+      envs: [...new Set(input.envs ?? [])],
+      metricsEndpoint: input.metrics_endpoint ?? null,
+      observationWindowSeconds: window,
+      sampleIntervalSeconds: interval,
+      warmupSeconds: input.warmup_seconds ?? 0,
+      runningConflict: input.running_conflict ?? "join",
+      analysis: mergeAnalysisSettings(DEFAULT_ANALYSIS_SETTINGS, input.analysis),
+    })
+    .returning();
+  if (!project) throw new Error("project insert returned no row");
+  return { ...toProjectSettings(project), api_key: apiKey, hmac_secret: hmacSecret };
+}
+
+export async function listProjects({ db }: { db: Database }): Promise<ProjectSettings[]> {
+  const rows = await db.select().from(projects).orderBy(asc(projects.createdAt), asc(projects.id));
+  return rows.map(toProjectSettings);
+}
+
+/** Finds the project an API key belongs to; undefined for any key that does not match. */
+export async function authenticateApiKey({
+  db,
+  apiKey,
+}: {
+  db: Database;
+  apiKey: string;
+}): Promise<Project | undefined> {
+  const apiKeyId = parseApiKeyId(apiKey);
+  if (!apiKeyId) return undefined;
+  const [project] = await db.select().from(projects).where(eq(projects.apiKeyId, apiKeyId));
+  if (!project || !secretMatches(apiKey, project.apiKeyHash)) return undefined;
+  return project;
+}
+
+export function toProjectSettings(project: Project): ProjectSettings {
+  return {
+    project_id: project.id,
+    name: project.name,
+    envs: project.envs,
+    metrics_endpoint: project.metricsEndpoint,
+    observation_window_seconds: project.observationWindowSeconds,
+    sample_interval_seconds: project.sampleIntervalSeconds,
+    warmup_seconds: project.warmupSeconds,
+    hmac_enabled: project.hmacEnabled,
+    running_conflict: project.runningConflict,
+    analysis: project.analysis,
+    created_at: project.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,25 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { inject } from "vitest";
+import { connectDatabase, type DatabaseHandle } from "../../server/src/db/client.js";
+import { withDatabase } from "./global-setup.js";
+
+export interface TestDatabase extends DatabaseHandle {
+  url: string;
+  name: string;
+}
+
+/** A fresh, migrated database of its own, copied from the run's template; dropped when the run ends. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject("adminDatabaseUrl");
+  const name = `seqpulse_test_${inject("templateDatabase").split("_").at(-1)}_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name} template ${inject("templateDatabase")}`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(adminUrl, name);
+  return { ...connectDatabase(url, { max: 30 }), url, name };
+}
