@@ -39,7 +39,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${output}`)), 60_000);
     const check = () => {
       for (const line of output.split("\n")) {
-        if (!line.startsWith("{")) continue;
+        if (!line.startsWith("{") || !line.endsWith("}")) continue;
         const entry = JSON.parse(line) as { msg?: string; url?: string };
         if (entry.msg === "SeqPulse API listening" || entry.msg === "SeqPulse workers started") {
           clearTimeout(timer);
