@@ -23,6 +23,8 @@ const EnvSchema = z.object({
   SEQPULSE_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   SEQPULSE_ROLE: z.enum(["all", "api", "worker"]).default("all"),
   SEQPULSE_ALLOW_PRIVATE_ENDPOINTS: booleanFlag.default(false),
+  SEQPULSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  SEQPULSE_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(15),
   SEQPULSE_METRICS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   SEQPULSE_PUBLIC_URL: z
     .url()

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { locateDatabase } from "./db/bootstrap.js";
@@ -5,7 +6,12 @@ import { connectDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { abandonStaleRunning } from "./deployments/service.js";
 import type { Config } from "./env.js";
+import { createJobQueue } from "./jobs/queue.js";
 import { errorFields, type Logger } from "./logger.js";
+
+export const SEQPULSE_VERSION: string = JSON.parse(
+  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+).version;
 
 export interface RunningServer {
   /** Base URL of the HTTP API, when this process serves it. */
@@ -43,6 +49,25 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
     sweep.unref();
     stops.push(async () => clearInterval(sweep));
 
+    const queue = await createJobQueue({ url: database.url, db: handle.db, logger });
+    stops.push(queue.stop);
+    if (config.SEQPULSE_ROLE !== "api") {
+      await queue.startWorkers({
+        concurrency: config.SEQPULSE_WORKER_CONCURRENCY,
+        reconcileIntervalSeconds: config.SEQPULSE_RECONCILE_INTERVAL_SECONDS,
+        collector: {
+          allowPrivateEndpoints: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
+          timeoutMs: config.SEQPULSE_METRICS_TIMEOUT_MS,
+          maxBodyBytes: 64 * 1024,
+          userAgent: `SeqPulse/${SEQPULSE_VERSION}`,
+        },
+      });
+      logger.info("SeqPulse workers started", {
+        concurrency: config.SEQPULSE_WORKER_CONCURRENCY,
+        private_endpoints_allowed: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
+      });
+    }
+
     let url: string | undefined;
     if (config.SEQPULSE_ROLE !== "worker") {
       const app = createApp({
@@ -51,6 +76,8 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
         adminToken: config.SEQPULSE_ADMIN_TOKEN,
         runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
         publicUrl: config.SEQPULSE_PUBLIC_URL,
+        events: queue.events,
+        readinessChecks: [queue.readiness],
       });
       const server = await listen(app.fetch, config.PORT, config.HOST);
       const address = server.address();
@@ -59,6 +86,7 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
       stops.push(() => new Promise<void>((done) => server.close(() => done())));
       logger.info("SeqPulse API listening", { url, admin_api: Boolean(config.SEQPULSE_ADMIN_TOKEN) });
     }
+    logger.info("SeqPulse started", { role: config.SEQPULSE_ROLE, url, version: SEQPULSE_VERSION });
     return { url, stop: stopAll };
   } catch (error) {
     await stopAll();

@@ -18,7 +18,7 @@ export interface ServerProcess {
 
 /**
  * Runs `server/src/index.ts` as its own process, as `pnpm start` does, on the given database.
- * Resolves once the API listens (or, for workers, once the log says they started).
+ * Resolves once the process logs that it started (API listening and workers running, per its role).
  */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", resolve(REPO_ROOT, "server/src/index.ts")], {
@@ -41,7 +41,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       for (const line of output.split("\n")) {
         if (!line.startsWith("{") || !line.endsWith("}")) continue;
         const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === "SeqPulse API listening" || entry.msg === "SeqPulse workers started") {
+        if (entry.msg === "SeqPulse started") {
           clearTimeout(timer);
           child.stdout?.off("data", check);
           resolveUrl(entry.url);

@@ -1,0 +1,196 @@
+import { and, eq, lt, notExists, sql } from "drizzle-orm";
+import PgBoss from "pg-boss";
+import type { Database } from "../db/client.js";
+import {
+  collectionFailures,
+  type DeploymentRow,
+  deployments,
+  metricSamples,
+  projects,
+} from "../db/schema/index.js";
+import type { DeploymentEvents } from "../http/context.js";
+import { errorFields, type Logger } from "../logger.js";
+import { analyzeDeployment } from "./analyze.js";
+import { type CollectorOptions, collectSample, type SampleJob } from "./collect.js";
+import { jobId, plannedPostSamples, postSlotTime } from "./schedule.js";
+
+const COLLECT_QUEUE = "seqpulse.collect-sample";
+const ANALYZE_QUEUE = "seqpulse.analyze";
+/** Job rows live in their own schema of the same database. */
+export const QUEUE_SCHEMA = "pgboss";
+
+// A sample job retries its endpoint for at most ~45 s; past this it is presumed lost with its worker.
+const JOB_EXPIRE_SECONDS = 120;
+// Extra time after the last post slot before the analysis runs anyway, whatever the endpoint did.
+const ANALYSIS_GRACE_SECONDS = 60;
+
+interface AnalyzeJob {
+  deploymentId: string;
+}
+
+export interface JobQueue {
+  events: DeploymentEvents;
+  startWorkers(options: WorkerOptions): Promise<void>;
+  readiness(): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  collector: CollectorOptions;
+  concurrency: number;
+  reconcileIntervalSeconds: number;
+}
+
+export async function createJobQueue({
+  url,
+  db,
+  logger,
+}: {
+  url: string;
+  db: Database;
+  logger: Logger;
+}): Promise<JobQueue> {
+  const boss = new PgBoss({
+    connectionString: url,
+    schema: QUEUE_SCHEMA,
+    max: 10,
+    maintenanceIntervalSeconds: 30,
+    archiveCompletedAfterSeconds: 3600,
+  });
+  boss.on("error", (error) => logger.error("job queue error", errorFields(error)));
+  await boss.start();
+  for (const name of [COLLECT_QUEUE, ANALYZE_QUEUE]) {
+    await boss.createQueue(name, { name, retryLimit: 5, retryDelay: 2, retryBackoff: true });
+  }
+  let reconcileTimer: NodeJS.Timeout | undefined;
+
+  const sendBaseline = (deployment: Pick<DeploymentRow, "id">) =>
+    boss.send(
+      COLLECT_QUEUE,
+      { deploymentId: deployment.id, phase: "baseline", sequence: 0 } satisfies SampleJob,
+      { id: jobId("collect", deployment.id, "baseline"), expireInSeconds: JOB_EXPIRE_SECONDS },
+    );
+
+  const schedulePostWindow = async (deploymentId: string) => {
+    const [target] = await db
+      .select({ deployment: deployments, project: projects })
+      .from(deployments)
+      .innerJoin(projects, eq(projects.id, deployments.projectId))
+      .where(eq(deployments.id, deploymentId));
+    if (!target?.deployment.finishedAt) return;
+    const plan = {
+      finishedAt: target.deployment.finishedAt,
+      warmupSeconds: target.project.warmupSeconds,
+      sampleIntervalSeconds: target.project.sampleIntervalSeconds,
+      observationWindowSeconds: target.project.observationWindowSeconds,
+    };
+    const planned = plannedPostSamples(plan);
+    const jobs: PgBoss.JobInsert[] = [];
+    for (let sequence = 1; sequence <= planned; sequence++) {
+      jobs.push({
+        id: jobId("collect", deploymentId, "post", sequence),
+        name: COLLECT_QUEUE,
+        data: { deploymentId, phase: "post", sequence } satisfies SampleJob,
+        startAfter: postSlotTime(plan, sequence),
+        expireInSeconds: JOB_EXPIRE_SECONDS,
+        retryLimit: 5,
+      });
+    }
+    const lastSlot = postSlotTime(plan, planned);
+    jobs.push({
+      id: jobId("analyze-deadline", deploymentId, "analysis"),
+      name: ANALYZE_QUEUE,
+      data: { deploymentId } satisfies AnalyzeJob,
+      startAfter: new Date(lastSlot.getTime() + ANALYSIS_GRACE_SECONDS * 1000),
+      retryLimit: 10,
+    });
+    await boss.insert(jobs);
+  };
+
+  const requestAnalysis = (deploymentId: string) =>
+    boss.send(ANALYZE_QUEUE, { deploymentId } satisfies AnalyzeJob, {
+      id: jobId("analyze", deploymentId, "analysis"),
+      retryLimit: 10,
+    });
+
+  /**
+   * Re-sends the jobs a crash may have lost between committing a state change and queueing its
+   * jobs. Job ids are stable, so jobs that exist are not duplicated.
+   */
+  const reconcile = async () => {
+    const waitingForBaseline = await db
+      .select({ id: deployments.id })
+      .from(deployments)
+      .where(
+        and(
+          eq(deployments.state, "running"),
+          lt(deployments.startedAt, sql`now() - interval '5 seconds'`),
+          notExists(db.select().from(metricSamples).where(eq(metricSamples.deploymentId, deployments.id))),
+          notExists(
+            db.select().from(collectionFailures).where(eq(collectionFailures.deploymentId, deployments.id)),
+          ),
+        ),
+      );
+    for (const deployment of waitingForBaseline) await sendBaseline(deployment);
+    const awaitingVerdict = await db
+      .select({ id: deployments.id })
+      .from(deployments)
+      .where(
+        and(eq(deployments.state, "finished"), lt(deployments.finishedAt, sql`now() - interval '5 seconds'`)),
+      );
+    for (const deployment of awaitingVerdict) await schedulePostWindow(deployment.id);
+  };
+
+  return {
+    events: {
+      created: async (deployment) => {
+        await sendBaseline(deployment);
+      },
+      finished: (deployment) => schedulePostWindow(deployment.id),
+    },
+
+    async startWorkers({ collector, concurrency, reconcileIntervalSeconds }) {
+      for (let index = 0; index < concurrency; index++) {
+        await boss.work<SampleJob>(
+          COLLECT_QUEUE,
+          { pollingIntervalSeconds: 0.5, batchSize: 1 },
+          async ([job]) => {
+            if (!job) return;
+            const result = await collectSample({ db, logger, collector }, job.data);
+            if (result.status === "recorded" && result.analysisDue) {
+              logger.info("analysis due", { deployment_id: job.data.deploymentId, why: result.analysisDue });
+              await requestAnalysis(job.data.deploymentId);
+            }
+          },
+        );
+      }
+      await boss.work<AnalyzeJob>(
+        ANALYZE_QUEUE,
+        { pollingIntervalSeconds: 0.5, batchSize: 1 },
+        async ([job]) => {
+          if (!job) return;
+          const outcome = await analyzeDeployment({ db, deploymentId: job.data.deploymentId });
+          if (outcome === "analyzed")
+            logger.info("deployment analyzed", { deployment_id: job.data.deploymentId });
+        },
+      );
+      const runReconcile = () =>
+        reconcile().catch((error) => logger.error("job reconciliation failed", errorFields(error)));
+      await runReconcile();
+      reconcileTimer = setInterval(runReconcile, reconcileIntervalSeconds * 1000);
+      reconcileTimer.unref();
+    },
+
+    async readiness() {
+      const { rows } = await db.execute<{ present: boolean }>(
+        sql`select to_regclass(${`${QUEUE_SCHEMA}.job`}) is not null as present`,
+      );
+      return rows[0]?.present ? undefined : "job queue schema missing";
+    },
+
+    async stop() {
+      clearInterval(reconcileTimer);
+      await boss.stop({ graceful: true, timeout: 10_000, wait: true });
+    },
+  };
+}
