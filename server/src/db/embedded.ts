@@ -10,6 +10,11 @@ export interface EmbeddedDatabase {
   stop: () => Promise<void>;
 }
 
+interface DataDirOwner {
+  pid: number;
+  url: string;
+}
+
 const USER = "seqpulse";
 const PASSWORD = "seqpulse";
 
@@ -22,7 +27,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const pgDir = join(root, "pg");
   await mkdir(root, { recursive: true });
   assertReachableByPostgresUser(pgDir);
-  await claimDataDir(root);
+  await refuseIfInUse(root);
   await stopOrphanedPostmaster(pgDir, logger);
 
   const port = await freePort();
@@ -53,18 +58,26 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     );
   }
   await ensureDatabase(pg, "seqpulse");
+  const url = (database = "seqpulse") => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  await writeFile(ownerFile(root), JSON.stringify({ pid: process.pid, url: url() } satisfies DataDirOwner));
   logger.info("embedded PostgreSQL started", { data_dir: pgDir, port });
 
   let stopped = false;
   return {
-    url: (database = "seqpulse") => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    url,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await pg.stop();
-      await rm(join(root, "server.pid"), { force: true });
+      await rm(ownerFile(root), { force: true });
     },
   };
+}
+
+/** The URL of the embedded PostgreSQL a live SeqPulse process runs on this data folder, if any. */
+export async function runningEmbeddedUrl(dataDir: string): Promise<string | undefined> {
+  const owner = await readOwner(resolve(dataDir));
+  return owner && isAlive(owner.pid) ? owner.url : undefined;
 }
 
 async function ensureDatabase(pg: EmbeddedPostgres, name: string): Promise<void> {
@@ -78,17 +91,25 @@ async function ensureDatabase(pg: EmbeddedPostgres, name: string): Promise<void>
   }
 }
 
-/** Refuses to share a data folder with another live SeqPulse process. */
-async function claimDataDir(root: string): Promise<void> {
-  const pidFile = join(root, "server.pid");
-  const previous = Number.parseInt(await readFile(pidFile, "utf8").catch(() => ""), 10);
-  if (previous && previous !== process.pid && isAlive(previous)) {
+const ownerFile = (root: string) => join(root, "embedded-postgres.json");
+
+async function readOwner(root: string): Promise<DataDirOwner | undefined> {
+  try {
+    return JSON.parse(await readFile(ownerFile(root), "utf8")) as DataDirOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuses to start a second PostgreSQL on a data folder another live SeqPulse process runs. */
+async function refuseIfInUse(root: string): Promise<void> {
+  const owner = await readOwner(root);
+  if (owner && owner.pid !== process.pid && isAlive(owner.pid)) {
     throw new Error(
-      `another SeqPulse process (pid ${previous}) is using the embedded database in ${root}; ` +
+      `another SeqPulse process (pid ${owner.pid}) is running the embedded database in ${root}; ` +
         "stop it, set SEQPULSE_DATA_DIR to another folder, or share one PostgreSQL through DATABASE_URL",
     );
   }
-  await writeFile(pidFile, `${process.pid}\n`);
 }
 
 /** A SeqPulse process killed with SIGKILL leaves its PostgreSQL running; stop it before starting ours. */

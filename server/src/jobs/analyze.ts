@@ -23,7 +23,7 @@ export async function analyzeDeployment({
       .innerJoin(projects, eq(projects.id, deployments.projectId))
       .where(eq(deployments.id, deploymentId))
       .for("update", { of: deployments });
-    if (!target || target.deployment.state !== "finished") return "skipped";
+    if (target?.deployment.state !== "finished") return "skipped";
 
     const samples = await tx
       .select()

@@ -9,7 +9,11 @@ import { asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type Project, projects } from "../db/schema/index.js";
 import { AppError } from "../errors.js";
+import { plannedPostSamples } from "../jobs/schedule.js";
 import { generateApiKey, generateHmacSecret, parseApiKeyId, secretMatches } from "./credentials.js";
+
+/** Post samples one observation window may plan; each is a queued job. */
+export const MAX_POST_SAMPLES = 720;
 
 export async function createProject({
   db,
@@ -25,6 +29,25 @@ export async function createProject({
       "validation_error",
       `sample_interval_seconds (${interval}) must not exceed observation_window_seconds (${window})`,
       { errors: [{ path: "sample_interval_seconds", message: `must be at most ${window}` }] },
+    );
+  }
+  const planned = plannedPostSamples({
+    observationWindowSeconds: window,
+    sampleIntervalSeconds: interval,
+    warmupSeconds: input.warmup_seconds ?? 0,
+  });
+  if (planned > MAX_POST_SAMPLES) {
+    throw new AppError(
+      "validation_error",
+      `a ${window} s window sampled every ${interval} s plans ${planned} samples; at most ${MAX_POST_SAMPLES} — lengthen sample_interval_seconds`,
+      {
+        errors: [
+          {
+            path: "sample_interval_seconds",
+            message: `must be at least ${Math.ceil(window / MAX_POST_SAMPLES)}`,
+          },
+        ],
+      },
     );
   }
   const { apiKey, apiKeyId, apiKeyHash } = generateApiKey();
