@@ -52,7 +52,7 @@ export interface RecordedRequest {
   method: string;
   /** The request target as sent, query string included. */
   url: string;
-  /** Pathname without the query string. */
+  /** Canonical pathname: no query string, no trailing slash (except the root). */
   path: string;
   headers: http.IncomingHttpHeaders;
   /** `Date.now()` when the request arrived. */
@@ -70,11 +70,11 @@ export interface MetricsApp {
   port: number;
   /** Absolute URL for a path (which may carry a query string). */
   url(path: string): string;
-  /** (Re)defines what a path answers; its step cursor starts over. */
+  /** (Re)defines what a path answers (matched on its canonical form); its step cursor starts over. */
   script(path: string, steps: Step[], options?: PathOptions): void;
   /** Every request received so far, in arrival order. */
   readonly requests: readonly RecordedRequest[];
-  /** Requests whose pathname is `path` (query string ignored). */
+  /** Requests whose canonical pathname is that of `path` (query string ignored). */
   requestsTo(path: string): RecordedRequest[];
   /** Resolves once `path` has received at least `count` requests. */
   waitForRequests(path: string, count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
@@ -122,13 +122,14 @@ export async function startMetricsApp(initial: Record<string, Step[]> = {}): Pro
 
   const script: MetricsApp["script"] = (path, steps, options = {}) => {
     if (steps.length === 0) throw new Error(`script for ${path} has no steps`);
-    scripts.set(path, { steps, options, cursor: 0, nonces: new Set() });
+    scripts.set(canonicalPathOf(path), { steps, options, cursor: 0, nonces: new Set() });
   };
   for (const [path, steps] of Object.entries(initial)) script(path, steps);
 
   const server = http.createServer((req, res) => {
     res.on("error", () => {});
-    const path = new URL(req.url ?? "/", "http://metrics-app.invalid").pathname;
+    const pathname = new URL(req.url ?? "/", "http://metrics-app.invalid").pathname;
+    const path = canonicalPathOf(pathname);
     const record: RecordedRequest = {
       method: req.method ?? "",
       url: req.url ?? "",
@@ -152,7 +153,7 @@ export async function startMetricsApp(initial: Record<string, Step[]> = {}): Pro
       return;
     }
     if (target.options.hmacSecret !== undefined) {
-      const problem = hmacProblem(req, path, target.options.hmacSecret, target.nonces);
+      const problem = hmacProblem(req, pathname, target.options.hmacSecret, target.nonces);
       if (problem) {
         record.answer = "hmac_rejected";
         record.hmacProblem = problem;
@@ -175,7 +176,10 @@ export async function startMetricsApp(initial: Record<string, Step[]> = {}): Pro
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
 
-  const requestsTo = (path: string) => requests.filter((request) => request.path === path);
+  const requestsTo = (path: string) => {
+    const canonical = canonicalPathOf(path.replace(/[?#].*$/s, ""));
+    return requests.filter((request) => request.path === canonical);
+  };
 
   return {
     origin,

@@ -40,7 +40,7 @@ export const CiMetadata = z
     event: optionalText(100),
     ref: optionalText(255),
   })
-  .catchall(z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
+  .catchall(z.union([z.string().max(500), z.number(), z.boolean(), z.null(), z.undefined()]))
   .refine((ci) => Object.keys(ci).length <= 30, "at most 30 fields");
 export type CiMetadata = z.infer<typeof CiMetadata>;
 
