@@ -29,7 +29,9 @@ export function createApp(deps: AppDeps) {
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: () => {
+      onError: (c) => {
+        // The rest of the body is not read, so the connection cannot carry another request.
+        c.header("Connection", "close");
         throw new AppError(
           "payload_too_large",
           `the request body is larger than ${MAX_BODY_BYTES / 1024} KiB`,

@@ -32,7 +32,19 @@ export function createLogger(
   };
 }
 
+/** Drizzle puts a failed query's bound values (secrets, key hashes) into the error's message. */
+const QUERY_PARAMS = /\nparams: [\s\S]*?(?=\n {4}at |$)/;
+
 export function errorFields(error: unknown): Fields {
-  if (error instanceof Error) return { error: error.message, stack: error.stack };
-  return { error: String(error) };
+  if (!(error instanceof Error)) return { error: String(error) };
+  const fields: Fields = {
+    error: error.message.replace(QUERY_PARAMS, ""),
+    stack: error.stack?.replace(QUERY_PARAMS, ""),
+  };
+  if (error.cause instanceof Error) {
+    fields.cause = error.cause.message;
+    const code = (error.cause as { code?: unknown }).code;
+    if (typeof code === "string") fields.code = code;
+  }
+  return fields;
 }

@@ -144,6 +144,7 @@ export const ListDeploymentsQuery = z
     cursor: z
       .string()
       .regex(/^[1-9][0-9]{0,9}$/, "must be a cursor returned by a previous page")
+      .refine((cursor) => Number(cursor) <= 2_147_483_647, "must be a cursor returned by a previous page")
       .optional(),
   })
   .strict();

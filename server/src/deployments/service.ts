@@ -69,16 +69,7 @@ export async function triggerDeployment({
             eq(deployments.idempotencyKey, input.idempotencyKey),
           ),
         );
-      if (known) {
-        if (known.requestFingerprint !== fingerprint) {
-          throw new AppError(
-            "idempotency_key_reused",
-            `idempotency key "${input.idempotencyKey}" was already used for deployment #${known.deploymentNumber} in ${input.env} with a different branch, commit_sha or metrics_endpoint; use a new key for a different deploy`,
-            { deployment_id: known.id, deployment_number: known.deploymentNumber },
-          );
-        }
-        return { response: toTriggerResponse(known, "existing", "idempotency_key"), replayed: true };
-      }
+      if (known) return replay(known, input, fingerprint);
     }
 
     await abandonStaleRunning({ db, runningTimeoutSeconds, projectId: project.id, env: input.env });
@@ -93,6 +84,10 @@ export async function triggerDeployment({
         ),
       );
     if (running) {
+      // The key's first attempt committed between the key lookup and here: still a replay.
+      if (input.idempotencyKey !== undefined && running.idempotencyKey === input.idempotencyKey) {
+        return replay(running, input, fingerprint);
+      }
       if (project.runningConflict === "reject") {
         throw new AppError(
           "environment_busy",
@@ -138,6 +133,17 @@ export async function triggerDeployment({
   );
 }
 
+function replay(known: DeploymentRow, input: TriggerInput, fingerprint: string): TriggerOutcome {
+  if (known.requestFingerprint !== fingerprint) {
+    throw new AppError(
+      "idempotency_key_reused",
+      `idempotency key "${input.idempotencyKey}" was already used for deployment #${known.deploymentNumber} in ${input.env} with a different branch, commit_sha or metrics_endpoint; use a new key for a different deploy`,
+      { deployment_id: known.id, deployment_number: known.deploymentNumber },
+    );
+  }
+  return { response: toTriggerResponse(known, "existing", "idempotency_key"), replayed: true };
+}
+
 export async function finishDeployment({
   db,
   project,
@@ -151,7 +157,7 @@ export async function finishDeployment({
   result: PipelineResult;
   runningTimeoutSeconds: number;
 }): Promise<{ response: FinishResponse; finished?: DeploymentRow }> {
-  await abandonStaleRunning({ db, runningTimeoutSeconds, deploymentId });
+  await abandonStaleRunning({ db, runningTimeoutSeconds, projectId: project.id, deploymentId });
   const [finished] = await db
     .update(deployments)
     .set({

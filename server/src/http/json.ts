@@ -23,7 +23,34 @@ export async function readJsonBody<Schema extends z.ZodType>(
   } catch (error) {
     throw new AppError("invalid_json", `the request body is not valid JSON: ${(error as Error).message}`);
   }
+  const nulPath = findNulCharacter(value);
+  if (nulPath) {
+    throw new AppError(
+      "validation_error",
+      `invalid request body: ${nulPath}: must not contain the NUL character`,
+      {
+        errors: [{ path: nulPath, message: "must not contain the NUL character" }],
+      },
+    );
+  }
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationError(parsed.error, "request body");
   return parsed.data;
+}
+
+/** PostgreSQL text cannot hold U+0000: find it anywhere in the body, in keys too (iteratively: bodies may nest deeply). */
+function findNulCharacter(body: unknown): string | undefined {
+  const pending: Array<{ value: unknown; path: string[] }> = [{ value: body, path: [] }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value === "string") {
+      if (value.includes("\0")) return path.join(".") || "(root)";
+    } else if (value !== null && typeof value === "object") {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes("\0")) return [...path, key.replaceAll("\0", "\\0")].join(".");
+        pending.push({ value: item, path: [...path, key] });
+      }
+    }
+  }
+  return undefined;
 }
