@@ -1,0 +1,102 @@
+import type { SeqPulseClient } from "@seqpulse/client";
+import type { DeploymentDetail, Verdict, VerdictValue } from "@seqpulse/types";
+import { deploymentUrl } from "./client-factory.js";
+import { OUTPUT } from "./constants.js";
+import { handleSeqPulseError } from "./failures.js";
+import type { FailOn } from "./inputs.js";
+import type { StepOutcome, Toolkit } from "./toolkit.js";
+
+const VERDICT_RANK: Record<VerdictValue, number> = { ok: 0, warning: 1, rollback_recommended: 2 };
+
+/** ok < warning < rollback_recommended: a verdict at or above fail-on fails the job. */
+export function verdictFails(verdict: VerdictValue, failOn: FailOn): boolean {
+  return VERDICT_RANK[verdict] >= VERDICT_RANK[failOn];
+}
+
+export function formatConfidence(confidence: number): string {
+  return `${Math.round(confidence * 100)} %`;
+}
+
+/** The verdict in a few lines: headline, summary, then each reason. */
+export function describeVerdict(verdict: Verdict, deploymentNumber: number, url: string): string {
+  const lines = [
+    `SeqPulse verdict for deployment #${deploymentNumber}: ${verdict.verdict} (confidence ${formatConfidence(verdict.confidence)})`,
+    verdict.summary,
+    ...verdict.reasons.map(
+      (reason) => `  - [${reason.severity}] ${reason.metric ?? "data"} ${reason.rule}: ${reason.message}`,
+    ),
+    `Details: ${url}`,
+  ];
+  return lines.filter((line) => line.trim() !== "").join("\n");
+}
+
+export interface GateSettings {
+  failOn: FailOn;
+  verdictTimeoutSeconds: number;
+  failOnError: boolean;
+  pollIntervalMs: number;
+}
+
+export interface GateResult {
+  outcome: StepOutcome;
+  /** The last deployment read, for the summary. */
+  deployment: DeploymentDetail | undefined;
+}
+
+/**
+ * Waits for the verdict and applies fail-on. A verdict at or above fail-on fails the step; an abandoned
+ * deployment, a timeout or SeqPulse trouble is a warning (a failure with fail-on-error).
+ */
+export async function waitAndGate(
+  toolkit: Toolkit,
+  client: SeqPulseClient,
+  deploymentId: string,
+  label: string,
+  settings: GateSettings,
+): Promise<GateResult> {
+  const url = deploymentUrl(client.apiUrl, deploymentId);
+  return toolkit.group(`SeqPulse: wait for the verdict on ${label}`, async () => {
+    toolkit.info(
+      `Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (fail-on: ${settings.failOn}): ${url}`,
+    );
+    let lastProgress = "";
+    try {
+      const result = await client.waitForVerdict(deploymentId, {
+        timeoutMs: settings.verdictTimeoutSeconds * 1000,
+        pollIntervalMs: settings.pollIntervalMs,
+        onPoll: (deployment) => {
+          const baseline = deployment.samples.filter((sample) => sample.phase === "baseline").length;
+          const post = deployment.samples.length - baseline;
+          const progress = `state ${deployment.state}, ${baseline} baseline and ${post} post samples`;
+          if (progress !== lastProgress) toolkit.info(`  ${progress}`);
+          lastProgress = progress;
+        },
+      });
+      if (result.outcome === "verdict") {
+        const { verdict, deployment } = result;
+        toolkit.setOutput(OUTPUT.verdict, verdict.verdict);
+        toolkit.setOutput(OUTPUT.confidence, String(verdict.confidence));
+        const text = describeVerdict(verdict, deployment.deployment_number, url);
+        if (verdictFails(verdict.verdict, settings.failOn)) {
+          toolkit.info(text);
+          return {
+            outcome: { failure: `${text}\nThe job fails because fail-on is ${settings.failOn}.` },
+            deployment,
+          };
+        }
+        if (verdict.verdict === "ok") toolkit.info(text);
+        else toolkit.warning(text);
+        return { outcome: {}, deployment };
+      }
+      const problem =
+        result.outcome === "abandoned"
+          ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run: ${url}`
+          : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise verdict-timeout-seconds above the project's observation window: ${url}`;
+      if (settings.failOnError) return { outcome: { failure: problem }, deployment: result.deployment };
+      toolkit.warning(problem);
+      return { outcome: {}, deployment: result.deployment };
+    } catch (error) {
+      return { outcome: handleSeqPulseError(error, settings.failOnError, toolkit), deployment: undefined };
+    }
+  });
+}

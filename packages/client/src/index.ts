@@ -1,0 +1,29 @@
+export {
+  CLIENT_VERSION,
+  createSeqPulseClient,
+  DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_TIMEOUT_MS,
+  explainRejection,
+  type RetryEvent,
+  type SeqPulseClient,
+  type SeqPulseClientOptions,
+  type SeqPulseResponse,
+  type TriggerOptions,
+  type WaitForVerdictOptions,
+  type WaitForVerdictResult,
+} from "./client.js";
+export {
+  type Problem,
+  SeqPulseApiError,
+  SeqPulseError,
+  SeqPulseResponseError,
+  SeqPulseUnavailableError,
+} from "./errors.js";
+export {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryDelay,
+} from "./retry.js";

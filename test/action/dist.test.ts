@@ -1,0 +1,61 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { DIST_DIR, REPO_ROOT } from "./runner.js";
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** action/dist is what users run: it must be exactly the build of the current sources. */
+describe("action/dist", () => {
+  let temp: string | undefined;
+  afterAll(async () => {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  });
+
+  it("matches a fresh build byte for byte", { timeout: 120_000 }, async () => {
+    temp = await mkdtemp(join(tmpdir(), "seqpulse-dist-check-"));
+    await promisify(execFile)(
+      process.execPath,
+      [join(REPO_ROOT, "action/scripts/build.mjs"), "--out", temp],
+      {
+        cwd: REPO_ROOT,
+      },
+    );
+    const hint = "action/dist is stale: run `pnpm --filter @seqpulse/action build` and commit action/dist";
+
+    const fresh = await listFiles(temp);
+    expect(fresh).toEqual([
+      "main/index.js",
+      "main/index.js.map",
+      "main/licenses.txt",
+      "main/package.json",
+      "main/sourcemap-register.cjs",
+      "post/index.js",
+      "post/index.js.map",
+      "post/licenses.txt",
+      "post/package.json",
+      "post/sourcemap-register.cjs",
+    ]);
+    expect(await listFiles(DIST_DIR), hint).toEqual(fresh);
+    const stale: string[] = [];
+    for (const file of fresh) {
+      const [built, committed] = await Promise.all([
+        readFile(join(temp, file)),
+        readFile(join(DIST_DIR, file)),
+      ]);
+      if (!built.equals(committed)) stale.push(file);
+    }
+    expect(stale, hint).toEqual([]);
+    // ESM, runnable by plain node without node_modules (see test/action/action.test.ts).
+    expect(JSON.parse(await readFile(join(temp, "main/package.json"), "utf8"))).toEqual({ type: "module" });
+  });
+});
