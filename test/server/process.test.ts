@@ -86,13 +86,19 @@ describe("embedded PostgreSQL (no DATABASE_URL)", () => {
     }
   });
 
-  it.runIf(process.getuid?.() === 0)("as root, names a data folder the postgres user cannot reach", async () => {
-    const dataDir = await newDataDir();
-    await chmod(dataDir, 0o700);
-    const failure = await runServerExpectingFailure({ DATABASE_URL: "", SEQPULSE_DATA_DIR: `${dataDir}/data` });
-    expect(failure.code).toBe(1);
-    expect(failure.stdout).toContain(`cannot enter ${dataDir} (mode 700)`);
-  });
+  it.runIf(process.getuid?.() === 0)(
+    "as root, names a data folder the postgres user cannot reach",
+    async () => {
+      const dataDir = await newDataDir();
+      await chmod(dataDir, 0o700);
+      const failure = await runServerExpectingFailure({
+        DATABASE_URL: "",
+        SEQPULSE_DATA_DIR: `${dataDir}/data`,
+      });
+      expect(failure.code).toBe(1);
+      expect(failure.stdout).toContain(`cannot enter ${dataDir} (mode 700)`);
+    },
+  );
 
   it("recovers after the previous server was killed with SIGKILL", async () => {
     const dataDir = await newDataDir();
