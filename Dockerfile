@@ -16,4 +16,5 @@ RUN mkdir -p /var/lib/seqpulse && chmod 755 /var/lib/seqpulse
 VOLUME ["/var/lib/seqpulse"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["pnpm", "start"]
+# Run node directly (not through pnpm) so that docker stop's SIGTERM reaches the server.
+CMD ["node", "--import", "tsx", "server/src/index.ts"]
