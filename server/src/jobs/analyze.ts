@@ -12,9 +12,15 @@ import { plannedPostSamples } from "./schedule.js";
 export async function analyzeDeployment({
   db,
   deploymentId,
+  deadline = false,
 }: {
   db: Database;
   deploymentId: string;
+  /**
+   * The analysis runs because the window's time is up, not because every slot settled: a slot
+   * still without an outcome lost its job (e.g. with a crashed worker) and is recorded as a failure.
+   */
+  deadline?: boolean;
 }): Promise<"analyzed" | "skipped"> {
   return db.transaction(async (tx) => {
     const [target] = await tx
@@ -24,6 +30,9 @@ export async function analyzeDeployment({
       .where(eq(deployments.id, deploymentId))
       .for("update", { of: deployments });
     if (target?.deployment.state !== "finished") return "skipped";
+
+    const planned = plannedPostSamples(observationPlan(target));
+    if (deadline) await recordUnsettledSlots(tx, deploymentId, planned);
 
     const samples = await tx
       .select()
@@ -39,7 +48,7 @@ export async function analyzeDeployment({
       baseline: samples.filter((sample) => sample.phase === "baseline").map(toMetricValues),
       post: samples.filter((sample) => sample.phase === "post").map(toMetricValues),
       failures,
-      plannedPostSamples: plannedPostSamples(observationPlan(target)),
+      plannedPostSamples: planned,
       settings: target.project.analysis,
     });
 
@@ -60,4 +69,22 @@ export async function analyzeDeployment({
       .where(eq(deployments.id, deploymentId));
     return "analyzed";
   });
+}
+
+type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+async function recordUnsettledSlots(
+  tx: Transaction,
+  deploymentId: string,
+  plannedPost: number,
+): Promise<void> {
+  await tx.execute(sql`
+    insert into ${collectionFailures} (deployment_id, phase, sequence, kind, reason)
+    select ${deploymentId}::uuid, slot.phase, slot.sequence, 'transient',
+           'no outcome by the analysis deadline: the sample job was lost or kept failing'
+    from (select 'baseline' as phase, 0 as sequence
+          union all select 'post', generate_series(1, ${plannedPost}::int)) as slot
+    where not exists (select 1 from ${metricSamples} s where s.deployment_id = ${deploymentId}::uuid
+                        and s.phase = slot.phase and s.sequence = slot.sequence)
+    on conflict do nothing`);
 }

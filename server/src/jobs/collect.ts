@@ -1,5 +1,5 @@
 import type { MetricValues, SamplePhase } from "@seqpulse/types";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { shouldFailFast } from "../analysis/engine.js";
 import { type FetchOutcome, fetchMetrics } from "../collector/fetch-metrics.js";
 import type { Database } from "../db/client.js";
@@ -58,7 +58,7 @@ export async function collectSample(deps: CollectDeps, job: SampleJob): Promise<
       reason: "the deploy finished before the baseline sample could be taken",
       httpStatus: null,
     });
-    return { status: "recorded", sample: false, analysisDue: null };
+    return { status: "recorded", sample: false, analysisDue: await analysisDue(db, target) };
   }
 
   const slotTime =
@@ -119,8 +119,13 @@ export async function collectSample(deps: CollectDeps, job: SampleJob): Promise<
       httpStatus: outcome.httpStatus,
     });
   }
-  if (job.phase === "baseline") return { status: "recorded", sample: outcome.ok, analysisDue: null };
-  return { status: "recorded", sample: outcome.ok, analysisDue: await analysisDue(db, target) };
+  // A baseline that settles after the deploy finished may be the last outcome the window waited for.
+  const current = job.phase === "baseline" ? await loadTarget(db, job.deploymentId) : target;
+  return {
+    status: "recorded",
+    sample: outcome.ok,
+    analysisDue: current ? await analysisDue(db, current) : null,
+  };
 }
 
 type Target = NonNullable<Awaited<ReturnType<typeof loadTarget>>>;
@@ -163,7 +168,10 @@ async function recordFailure(
     .onConflictDoNothing();
 }
 
-/** Whether the window is over (every planned slot settled) or a critical metric already calls for rollback. */
+/**
+ * Whether the window is over (the baseline and every planned post slot settled) or a critical
+ * metric already calls for rollback.
+ */
 async function analysisDue(db: Database, target: Target): Promise<"window_complete" | "fail_fast" | null> {
   if (target.deployment.state !== "finished") return null;
   const samples = await db
@@ -175,14 +183,16 @@ async function analysisDue(db: Database, target: Target): Promise<"window_comple
   const baseline = samples.filter((sample) => sample.phase === "baseline").map(toMetricValues);
   if (shouldFailFast(post, baseline, target.project.analysis)) return "fail_fast";
 
-  const [failed] = await db
-    .select({ count: sql<number>`count(*)::int` })
+  const failures = await db
+    .select({ phase: collectionFailures.phase })
     .from(collectionFailures)
-    .where(
-      and(eq(collectionFailures.deploymentId, target.deployment.id), eq(collectionFailures.phase, "post")),
-    );
-  const settled = post.length + (failed?.count ?? 0);
-  return settled >= plannedPostSamples(observationPlan(target)) ? "window_complete" : null;
+    .where(eq(collectionFailures.deploymentId, target.deployment.id));
+  const baselineSettled =
+    baseline.length + failures.filter((failure) => failure.phase === "baseline").length > 0;
+  const postSettled = post.length + failures.filter((failure) => failure.phase === "post").length;
+  return baselineSettled && postSettled >= plannedPostSamples(observationPlan(target))
+    ? "window_complete"
+    : null;
 }
 
 export function toMetricValues(sample: typeof metricSamples.$inferSelect): MetricValues {

@@ -22,10 +22,15 @@ export const QUEUE_SCHEMA = "pgboss";
 // A sample job retries its endpoint for at most ~45 s; past this it is presumed lost with its worker.
 const JOB_EXPIRE_SECONDS = 120;
 // Extra time after the last post slot before the analysis runs anyway, whatever the endpoint did.
-const ANALYSIS_GRACE_SECONDS = 60;
+// Longer than a job's expiry plus pg-boss's maintenance interval, so that a sample job lost with a
+// crashed worker has been retried by then.
+const MAINTENANCE_INTERVAL_SECONDS = 30;
+const ANALYSIS_GRACE_SECONDS = JOB_EXPIRE_SECONDS + MAINTENANCE_INTERVAL_SECONDS + 30;
 
 interface AnalyzeJob {
   deploymentId: string;
+  /** Set on the job that runs when the window's time is up, whatever settled. */
+  deadline?: boolean;
 }
 
 export interface JobQueue {
@@ -54,7 +59,7 @@ export async function createJobQueue({
     connectionString: url,
     schema: QUEUE_SCHEMA,
     max: 10,
-    maintenanceIntervalSeconds: 30,
+    maintenanceIntervalSeconds: MAINTENANCE_INTERVAL_SECONDS,
     archiveCompletedAfterSeconds: 3600,
   });
   boss.on("error", (error) => logger.error("job queue error", errorFields(error)));
@@ -100,7 +105,7 @@ export async function createJobQueue({
     jobs.push({
       id: jobId("analyze-deadline", deploymentId, "analysis"),
       name: ANALYZE_QUEUE,
-      data: { deploymentId } satisfies AnalyzeJob,
+      data: { deploymentId, deadline: true } satisfies AnalyzeJob,
       startAfter: new Date(lastSlot.getTime() + ANALYSIS_GRACE_SECONDS * 1000),
       retryLimit: 10,
     });
@@ -169,7 +174,11 @@ export async function createJobQueue({
         { pollingIntervalSeconds: 0.5, batchSize: 1 },
         async ([job]) => {
           if (!job) return;
-          const outcome = await analyzeDeployment({ db, deploymentId: job.data.deploymentId });
+          const outcome = await analyzeDeployment({
+            db,
+            deploymentId: job.data.deploymentId,
+            deadline: job.data.deadline === true,
+          });
           if (outcome === "analyzed")
             logger.info("deployment analyzed", { deployment_id: job.data.deploymentId });
         },
