@@ -1,4 +1,4 @@
-import { and, eq, lt, notExists, sql } from "drizzle-orm";
+import { and, eq, lt, notExists, or, sql } from "drizzle-orm";
 import PgBoss from "pg-boss";
 import type { Database } from "../db/client.js";
 import {
@@ -11,7 +11,13 @@ import {
 import type { DeploymentEvents } from "../http/context.js";
 import { errorFields, type Logger } from "../logger.js";
 import { analyzeDeployment } from "./analyze.js";
-import { type CollectorOptions, collectSample, type SampleJob } from "./collect.js";
+import {
+  type CollectorOptions,
+  collectSample,
+  loadTarget,
+  observationPlan,
+  type SampleJob,
+} from "./collect.js";
 import { jobId, plannedPostSamples, postSlotTime } from "./schedule.js";
 
 const COLLECT_QUEUE = "seqpulse.collect-sample";
@@ -26,6 +32,8 @@ const JOB_EXPIRE_SECONDS = 120;
 // crashed worker has been retried by then.
 const MAINTENANCE_INTERVAL_SECONDS = 30;
 const ANALYSIS_GRACE_SECONDS = JOB_EXPIRE_SECONDS + MAINTENANCE_INTERVAL_SECONDS + 30;
+
+const deadlineJobId = (deploymentId: string) => jobId("analyze-deadline", deploymentId, "analysis");
 
 interface AnalyzeJob {
   deploymentId: string;
@@ -77,18 +85,9 @@ export async function createJobQueue({
     );
 
   const schedulePostWindow = async (deploymentId: string) => {
-    const [target] = await db
-      .select({ deployment: deployments, project: projects })
-      .from(deployments)
-      .innerJoin(projects, eq(projects.id, deployments.projectId))
-      .where(eq(deployments.id, deploymentId));
+    const target = await loadTarget(db, deploymentId);
     if (!target?.deployment.finishedAt) return;
-    const plan = {
-      finishedAt: target.deployment.finishedAt,
-      warmupSeconds: target.project.warmupSeconds,
-      sampleIntervalSeconds: target.project.sampleIntervalSeconds,
-      observationWindowSeconds: target.project.observationWindowSeconds,
-    };
+    const plan = observationPlan(target);
     const planned = plannedPostSamples(plan);
     const jobs: PgBoss.JobInsert[] = [];
     for (let sequence = 1; sequence <= planned; sequence++) {
@@ -102,8 +101,9 @@ export async function createJobQueue({
       });
     }
     const lastSlot = postSlotTime(plan, planned);
+    // Inserted in the same statement as the sample jobs: its presence proves the window was queued.
     jobs.push({
-      id: jobId("analyze-deadline", deploymentId, "analysis"),
+      id: deadlineJobId(deploymentId),
       name: ANALYZE_QUEUE,
       data: { deploymentId, deadline: true } satisfies AnalyzeJob,
       startAfter: new Date(lastSlot.getTime() + ANALYSIS_GRACE_SECONDS * 1000),
@@ -119,31 +119,49 @@ export async function createJobQueue({
     });
 
   /**
-   * Re-sends the jobs a crash may have lost between committing a state change and queueing its
-   * jobs. Job ids are stable, so jobs that exist are not duplicated.
+   * Queues the jobs a crash lost between committing a state change and queueing its jobs: a
+   * running deployment whose baseline job is missing, a finished one whose window was never queued.
    */
   const reconcile = async () => {
-    const waitingForBaseline = await db
-      .select({ id: deployments.id })
+    const candidates = await db
+      .select({ id: deployments.id, state: deployments.state })
       .from(deployments)
       .where(
-        and(
-          eq(deployments.state, "running"),
-          lt(deployments.startedAt, sql`now() - interval '5 seconds'`),
-          notExists(db.select().from(metricSamples).where(eq(metricSamples.deploymentId, deployments.id))),
-          notExists(
-            db.select().from(collectionFailures).where(eq(collectionFailures.deploymentId, deployments.id)),
+        or(
+          and(
+            eq(deployments.state, "running"),
+            lt(deployments.startedAt, sql`now() - interval '5 seconds'`),
+            notExists(db.select().from(metricSamples).where(eq(metricSamples.deploymentId, deployments.id))),
+            notExists(
+              db.select().from(collectionFailures).where(eq(collectionFailures.deploymentId, deployments.id)),
+            ),
+          ),
+          and(
+            eq(deployments.state, "finished"),
+            lt(deployments.finishedAt, sql`now() - interval '5 seconds'`),
           ),
         ),
       );
-    for (const deployment of waitingForBaseline) await sendBaseline(deployment);
-    const awaitingVerdict = await db
-      .select({ id: deployments.id })
-      .from(deployments)
-      .where(
-        and(eq(deployments.state, "finished"), lt(deployments.finishedAt, sql`now() - interval '5 seconds'`)),
-      );
-    for (const deployment of awaitingVerdict) await schedulePostWindow(deployment.id);
+    if (candidates.length === 0) return;
+    const expectedJob = (candidate: (typeof candidates)[number]) =>
+      candidate.state === "running"
+        ? jobId("collect", candidate.id, "baseline")
+        : deadlineJobId(candidate.id);
+    const ids = candidates.map(expectedJob);
+    const { rows } = await db.execute<{ id: string }>(sql`
+      select id::text from ${sql.raw(QUEUE_SCHEMA)}.job where id = any(${ids}::uuid[])
+      union all
+      select id::text from ${sql.raw(QUEUE_SCHEMA)}.archive where id = any(${ids}::uuid[])`);
+    const queued = new Set(rows.map((row) => row.id));
+    for (const candidate of candidates) {
+      if (queued.has(expectedJob(candidate))) continue;
+      logger.warn("re-queueing jobs lost before they were queued", {
+        deployment_id: candidate.id,
+        state: candidate.state,
+      });
+      if (candidate.state === "running") await sendBaseline(candidate);
+      else await schedulePostWindow(candidate.id);
+    }
   };
 
   return {
@@ -162,7 +180,7 @@ export async function createJobQueue({
           async ([job]) => {
             if (!job) return;
             const result = await collectSample({ db, logger, collector }, job.data);
-            if (result.status === "recorded" && result.analysisDue) {
+            if (result.status === "settled" && result.analysisDue) {
               logger.info("analysis due", { deployment_id: job.data.deploymentId, why: result.analysisDue });
               await requestAnalysis(job.data.deploymentId);
             }
@@ -183,8 +201,13 @@ export async function createJobQueue({
             logger.info("deployment analyzed", { deployment_id: job.data.deploymentId });
         },
       );
-      const runReconcile = () =>
-        reconcile().catch((error) => logger.error("job reconciliation failed", errorFields(error)));
+      let reconciling = false;
+      const runReconcile = async () => {
+        if (reconciling) return;
+        reconciling = true;
+        await reconcile().catch((error) => logger.error("job reconciliation failed", errorFields(error)));
+        reconciling = false;
+      };
       await runReconcile();
       reconcileTimer = setInterval(runReconcile, reconcileIntervalSeconds * 1000);
       reconcileTimer.unref();
