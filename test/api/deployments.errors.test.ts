@@ -575,6 +575,22 @@ describe("no input makes the server fail (never a 500)", () => {
   });
 
   it.each([
+    ["ci.actor", { env: "production", ci: { actor: "\ud800" } }, "ci.actor", "unpaired surrogate"],
+    ["a ci field name", { env: "production", ci: { "x\udc00": "y" } }, "ci", "a key must be valid Unicode"],
+    ["branch", { env: "production", branch: "main\u0000" }, "branch", "NUL"],
+  ])(
+    "rejects text PostgreSQL cannot store in %s with a 400 naming the field",
+    async (_label, body, path, message) => {
+      const { project, api: ci } = await newProject(api);
+      const response = await ci.trigger(body);
+      const problem = expectProblem(response, 400, "validation_error");
+      expect(problem.errors?.[0]?.path).toBe(path);
+      expect(problem.errors?.[0]?.message).toContain(message);
+      expect(await deploymentRows(pool(), project.project_id)).toEqual([]);
+    },
+  );
+
+  it.each([
     ["a lone surrogate branch", { env: "production", branch: "\ud800" }],
     ["a 60 KB env", { env: "e".repeat(60_000) }],
     ["deeply nested JSON", `${"[".repeat(5000)}${"]".repeat(5000)}`],

@@ -23,13 +23,13 @@ export async function readJsonBody<Schema extends z.ZodType>(
   } catch (error) {
     throw new AppError("invalid_json", `the request body is not valid JSON: ${(error as Error).message}`);
   }
-  const nulPath = findNulCharacter(value);
-  if (nulPath) {
+  const unstorable = findUnstorableText(value);
+  if (unstorable) {
     throw new AppError(
       "validation_error",
-      `invalid request body: ${nulPath}: must not contain the NUL character`,
+      `invalid request body: ${unstorable.path}: ${unstorable.message}`,
       {
-        errors: [{ path: nulPath, message: "must not contain the NUL character" }],
+        errors: [unstorable],
       },
     );
   }
@@ -38,17 +38,41 @@ export async function readJsonBody<Schema extends z.ZodType>(
   return parsed.data;
 }
 
-/** PostgreSQL text cannot hold U+0000: find it anywhere in the body, in keys too (iteratively: bodies may nest deeply). */
-function findNulCharacter(body: unknown): string | undefined {
-  const pending: Array<{ value: unknown; path: string[] }> = [{ value: body, path: [] }];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const { value, path } = next;
-    if (typeof value === "string") {
-      if (value.includes("\0")) return path.join(".") || "(root)";
-    } else if (value !== null && typeof value === "object") {
-      for (const [key, item] of Object.entries(value)) {
-        if (key.includes("\0")) return [...path, key.replaceAll("\0", "\\0")].join(".");
-        pending.push({ value: item, path: [...path, key] });
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function textProblem(text: string): string | undefined {
+  if (text.includes("\0")) return "must not contain the NUL character";
+  if (UNPAIRED_SURROGATE.test(text)) return "must be valid Unicode (it has an unpaired surrogate)";
+  return undefined;
+}
+
+interface Visit {
+  value: unknown;
+  key?: string;
+  parent?: Visit;
+}
+
+/**
+ * PostgreSQL text and jsonb cannot store U+0000 or unpaired surrogates: find either anywhere in
+ * the body, keys included. Iterative, with parent links instead of copied paths, so a deeply
+ * nested body costs time linear in its size.
+ */
+function findUnstorableText(body: unknown): { path: string; message: string } | undefined {
+  const pathOf = (visit: Visit) => {
+    const keys: string[] = [];
+    for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.parent) keys.unshift(at.key);
+    return keys.join(".") || "(root)";
+  };
+  const pending: Visit[] = [{ value: body }];
+  for (let visit = pending.pop(); visit; visit = pending.pop()) {
+    if (typeof visit.value === "string") {
+      const message = textProblem(visit.value);
+      if (message) return { path: pathOf(visit), message };
+    } else if (visit.value !== null && typeof visit.value === "object") {
+      for (const [key, item] of Object.entries(visit.value)) {
+        const message = textProblem(key);
+        if (message) return { path: pathOf(visit), message: `a key ${message}` };
+        pending.push({ value: item, key, parent: visit });
       }
     }
   }

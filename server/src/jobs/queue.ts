@@ -1,13 +1,7 @@
 import { and, eq, lt, notExists, or, sql } from "drizzle-orm";
 import PgBoss from "pg-boss";
 import type { Database } from "../db/client.js";
-import {
-  collectionFailures,
-  type DeploymentRow,
-  deployments,
-  metricSamples,
-  projects,
-} from "../db/schema/index.js";
+import { collectionFailures, type DeploymentRow, deployments, metricSamples } from "../db/schema/index.js";
 import type { DeploymentEvents } from "../http/context.js";
 import { errorFields, type Logger } from "../logger.js";
 import { analyzeDeployment } from "./analyze.js";
