@@ -5,7 +5,7 @@ import { connectDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { ConfigError, loadConfig } from "./env.js";
 import { AppError } from "./errors.js";
-import { createLogger } from "./logger.js";
+import { createLogger, errorFields } from "./logger.js";
 import { createProject, listProjects } from "./projects/service.js";
 
 const USAGE = `Usage:
@@ -125,7 +125,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
       process.exit(2);
     }
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`error: ${String(errorFields(error).error)}\n`);
     process.exit(1);
   },
 );

@@ -19,17 +19,14 @@ const EnvSchema = z.object({
     .optional()
     .transform((value) => (value === "" ? undefined : value))
     .refine((value) => value === undefined || value.length >= 16, "must be at least 16 characters"),
-  SEQPULSE_RUNNING_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(3600),
-  SEQPULSE_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  // At most 7 days: duration_ms must fit an int.
+  SEQPULSE_RUNNING_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(604_800).default(3600),
+  SEQPULSE_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   SEQPULSE_ROLE: z.enum(["all", "api", "worker"]).default("all"),
   SEQPULSE_ALLOW_PRIVATE_ENDPOINTS: booleanFlag.default(false),
   SEQPULSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  SEQPULSE_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(15),
+  SEQPULSE_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
   SEQPULSE_METRICS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
-  SEQPULSE_PUBLIC_URL: z
-    .url()
-    .optional()
-    .or(z.literal("").transform(() => undefined)),
   SEQPULSE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

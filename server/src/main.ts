@@ -24,8 +24,10 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
   const database = await locateDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [database.stop];
   const stopAll = async () => {
-    for (const stop of stops.reverse())
+    // Last started, first stopped: HTTP, workers, database pool, then PostgreSQL.
+    for (const stop of [...stops].reverse()) {
       await stop().catch((error) => logger.error("shutdown step failed", errorFields(error)));
+    }
   };
   try {
     const { applied } = await runMigrations(database.url);
@@ -75,7 +77,6 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
         logger,
         adminToken: config.SEQPULSE_ADMIN_TOKEN,
         runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
-        publicUrl: config.SEQPULSE_PUBLIC_URL,
         events: queue.events,
         readinessChecks: [queue.readiness],
       });

@@ -83,12 +83,24 @@ describe("POST /admin/projects", () => {
     });
   });
 
-  it("defaults the sample interval to the window when the window is shorter than a minute", async () => {
+  it("refuses a window that plans fewer post samples than a verdict needs", async () => {
+    const response = await adminCall<CreateProjectResponse>(api, "POST", "/admin/projects", {
+      body: createBody({ observation_window_seconds: 120, sample_interval_seconds: 60 }),
+    });
+    const problem = expectProblem(response, 400, "validation_error");
+    expect(problem.detail).toContain("plans 2 post samples, fewer than the 3 a verdict needs");
+    expect(problem.errors).toEqual([
+      { path: "sample_interval_seconds", message: "must be at most 40 for a 120 s window" },
+    ]);
+  });
+
+  it("defaults the sample interval so that a short window still plans the samples a verdict needs", async () => {
     const response = await adminCall<CreateProjectResponse>(api, "POST", "/admin/projects", {
       body: createBody({ observation_window_seconds: 20 }),
     });
     expect(response.status).toBe(201);
-    expect(response.body.sample_interval_seconds).toBe(20);
+    // Three samples in the window: the minimum a verdict needs by default.
+    expect(response.body.sample_interval_seconds).toBe(6);
   });
 
   it("stores only the SHA-256 of the API key; the key appears nowhere in the row", async () => {

@@ -1,11 +1,13 @@
 import { FinishRequest, ListDeploymentsQuery, TriggerRequest } from "@seqpulse/types";
 import { Hono } from "hono";
 import { z } from "zod";
+import type { DeploymentRow } from "../db/schema/index.js";
 import { AppError } from "../errors.js";
 import { requireApiKey } from "../http/auth.js";
 import type { AppDeps, AppEnv } from "../http/context.js";
 import { readJsonBody } from "../http/json.js";
 import { validationError } from "../http/problem.js";
+import { errorFields, type Logger } from "../logger.js";
 import { resolveIdempotencyKey } from "./idempotency-key.js";
 import { finishDeployment, getDeployment, listDeployments, triggerDeployment } from "./service.js";
 
@@ -42,7 +44,7 @@ export function deploymentRoutes(deps: AppDeps) {
           deployment_number: outcome.created.deploymentNumber,
           env: outcome.created.env,
         });
-        await notify(deps, "created", outcome.created);
+        await notify(deps, log, "created", outcome.created);
       }
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.response, outcome.created ? 201 : 200);
@@ -61,7 +63,7 @@ export function deploymentRoutes(deps: AppDeps) {
           deployment_id: finished.id,
           result: finished.pipelineResult,
         });
-        await notify(deps, "finished", finished);
+        await notify(deps, c.get("logger"), "finished", finished);
         return c.json(response, 202);
       }
       return c.json(response, 200);
@@ -84,19 +86,15 @@ export function deploymentRoutes(deps: AppDeps) {
 }
 
 /** The state change is committed; a failure to schedule its jobs is repaired by the worker's reconciler. */
-async function notify(
-  deps: AppDeps,
-  event: "created" | "finished",
-  deployment: Parameters<NonNullable<AppDeps["events"]>["created"]>[0],
-) {
+async function notify(deps: AppDeps, log: Logger, event: "created" | "finished", deployment: DeploymentRow) {
   if (!deps.events) return;
   try {
     await deps.events[event](deployment);
   } catch (error) {
-    deps.logger.error("could not schedule deployment jobs", {
+    log.error("could not queue deployment jobs", {
       deployment_id: deployment.id,
       event,
-      error: error instanceof Error ? error.message : String(error),
+      ...errorFields(error),
     });
   }
 }

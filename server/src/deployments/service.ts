@@ -21,6 +21,7 @@ import {
   verdicts,
 } from "../db/schema/index.js";
 import { AppError } from "../errors.js";
+import { toMetricValues } from "../jobs/collect.js";
 
 export interface TriggerInput {
   env: string;
@@ -250,13 +251,7 @@ export async function getDeployment({
       phase: sample.phase,
       sequence: sample.sequence,
       collected_at: sample.collectedAt.toISOString(),
-      metrics: {
-        requests_per_sec: sample.requestsPerSec,
-        latency_p95: sample.latencyP95,
-        error_rate: sample.errorRate,
-        cpu_usage: sample.cpuUsage,
-        memory_usage: sample.memoryUsage,
-      },
+      metrics: toMetricValues(sample),
     })),
     collection_failures: failures.map((failure) => ({
       phase: failure.phase,

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { appliedMigrationCount, committedMigrationCount } from "../db/migrate.js";
 import { AppError } from "../errors.js";
 import type { AppDeps, AppEnv } from "../http/context.js";
+import { errorFields } from "../logger.js";
 
 export function healthRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
@@ -16,10 +17,15 @@ export function healthRoutes(deps: AppDeps) {
         if (applied < committed)
           problems.push(`database migrations pending: ${applied} of ${committed} applied`);
       } catch (error) {
-        problems.push(`database unreachable: ${error instanceof Error ? error.message : String(error)}`);
+        // Details go to the log only: this route answers without authentication.
+        c.get("logger").error("readiness check failed", errorFields(error));
+        problems.push("database unreachable");
       }
       for (const check of deps.readinessChecks ?? []) {
-        const problem = await check().catch((error: unknown) => String(error));
+        const problem = await check().catch((error: unknown) => {
+          c.get("logger").error("readiness check failed", errorFields(error));
+          return "a dependency is not ready";
+        });
         if (problem) problems.push(problem);
       }
       if (problems.length > 0) throw new AppError("service_unavailable", problems.join("; "));

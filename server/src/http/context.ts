@@ -13,8 +13,6 @@ export interface AppDeps {
   logger: Logger;
   adminToken?: string | undefined;
   runningTimeoutSeconds: number;
-  /** Base URL used in links shown to users, e.g. in the GitHub job summary. */
-  publicUrl?: string | undefined;
   events?: DeploymentEvents;
   /** Readiness beyond the database, e.g. the job queue. */
   readinessChecks?: Array<() => Promise<string | undefined>>;

@@ -216,7 +216,8 @@ export async function createJobQueue({
 
     async stop() {
       clearInterval(reconcileTimer);
-      await boss.stop({ graceful: true, timeout: 10_000, wait: true });
+      // Well inside the 10 s that `docker stop` waits before SIGKILL.
+      await boss.stop({ graceful: true, timeout: 5_000, wait: true });
     },
   };
 }

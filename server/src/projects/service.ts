@@ -22,8 +22,12 @@ export async function createProject({
   db: Database;
   input: CreateProjectRequest;
 }): Promise<CreateProjectResponse> {
+  const analysis = mergeAnalysisSettings(DEFAULT_ANALYSIS_SETTINGS, input.analysis);
   const window = input.observation_window_seconds ?? 300;
-  const interval = input.sample_interval_seconds ?? Math.min(60, window);
+  // By default one sample a minute, or tighter so that a short window still holds enough for a verdict.
+  const interval =
+    input.sample_interval_seconds ??
+    Math.max(1, Math.min(60, Math.floor(window / analysis.min_post_samples)));
   if (interval > window) {
     throw new AppError(
       "validation_error",
@@ -50,6 +54,20 @@ export async function createProject({
       },
     );
   }
+  if (planned < analysis.min_post_samples) {
+    throw new AppError(
+      "validation_error",
+      `a ${window} s window sampled every ${interval} s plans ${planned} post samples, fewer than the ${analysis.min_post_samples} a verdict needs (analysis.min_post_samples); every verdict would be insufficient_data`,
+      {
+        errors: [
+          {
+            path: "sample_interval_seconds",
+            message: `must be at most ${Math.floor(window / analysis.min_post_samples)} for a ${window} s window`,
+          },
+        ],
+      },
+    );
+  }
   const { apiKey, apiKeyId, apiKeyHash } = generateApiKey();
   const hmacSecret = generateHmacSecret();
   const [project] = await db
@@ -66,7 +84,7 @@ export async function createProject({
       sampleIntervalSeconds: interval,
       warmupSeconds: input.warmup_seconds ?? 0,
       runningConflict: input.running_conflict ?? "join",
-      analysis: mergeAnalysisSettings(DEFAULT_ANALYSIS_SETTINGS, input.analysis),
+      analysis,
     })
     .returning();
   if (!project) throw new Error("project insert returned no row");
