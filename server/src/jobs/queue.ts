@@ -1,4 +1,4 @@
-import { and, eq, lt, notExists, or, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import PgBoss from "pg-boss";
 import type { Database } from "../db/client.js";
 import { collectionFailures, type DeploymentRow, deployments, metricSamples } from "../db/schema/index.js";
@@ -113,48 +113,61 @@ export async function createJobQueue({
     });
 
   /**
-   * Queues the jobs a crash lost between committing a state change and queueing its jobs: a
-   * running deployment whose baseline job is missing, a finished one whose window was never queued.
+   * Queues the jobs a crash lost between committing a state change and queueing its jobs: the
+   * baseline job of a deployment whose baseline slot has no outcome, and the window of a finished
+   * deployment that was never queued.
    */
   const reconcile = async () => {
-    const candidates = await db
-      .select({ id: deployments.id, state: deployments.state })
-      .from(deployments)
-      .where(
-        or(
-          and(
-            eq(deployments.state, "running"),
-            lt(deployments.startedAt, sql`now() - interval '5 seconds'`),
-            notExists(db.select().from(metricSamples).where(eq(metricSamples.deploymentId, deployments.id))),
-            notExists(
-              db.select().from(collectionFailures).where(eq(collectionFailures.deploymentId, deployments.id)),
-            ),
-          ),
-          and(
-            eq(deployments.state, "finished"),
-            lt(deployments.finishedAt, sql`now() - interval '5 seconds'`),
-          ),
-        ),
-      );
-    if (candidates.length === 0) return;
-    const expectedJob = (candidate: (typeof candidates)[number]) =>
-      candidate.state === "running"
-        ? jobId("collect", candidate.id, "baseline")
-        : deadlineJobId(candidate.id);
-    const ids = candidates.map(expectedJob);
+    const { rows: candidates } = await db.execute<{
+      id: string;
+      state: string;
+      baseline_settled: boolean;
+    }>(sql`
+      select d.id, d.state,
+             exists (select 1 from ${metricSamples} s where s.deployment_id = d.id and s.phase = 'baseline')
+          or exists (select 1 from ${collectionFailures} f where f.deployment_id = d.id and f.phase = 'baseline')
+             as baseline_settled
+      from ${deployments} d
+      where (d.state = 'running' and d.started_at < now() - interval '5 seconds')
+         or (d.state = 'finished' and d.finished_at < now() - interval '5 seconds')`);
+    const expected = candidates.flatMap((candidate) => [
+      ...(candidate.baseline_settled
+        ? []
+        : [
+            {
+              id: jobId("collect", candidate.id, "baseline"),
+              what: "baseline",
+              deployment: candidate.id,
+              queue: () => sendBaseline(candidate),
+            },
+          ]),
+      ...(candidate.state === "finished"
+        ? [
+            {
+              id: deadlineJobId(candidate.id),
+              what: "window",
+              deployment: candidate.id,
+              queue: () => schedulePostWindow(candidate.id),
+            },
+          ]
+        : []),
+    ]);
+    if (expected.length === 0) return;
+    const idList = sql.join(
+      expected.map((job) => sql`${job.id}::uuid`),
+      sql`, `,
+    );
     const { rows } = await db.execute<{ id: string }>(sql`
-      select id::text from ${sql.raw(QUEUE_SCHEMA)}.job where id = any(${ids}::uuid[])
+      select id::text from ${sql.raw(QUEUE_SCHEMA)}.job where id in (${idList})
       union all
-      select id::text from ${sql.raw(QUEUE_SCHEMA)}.archive where id = any(${ids}::uuid[])`);
+      select id::text from ${sql.raw(QUEUE_SCHEMA)}.archive where id in (${idList})`);
     const queued = new Set(rows.map((row) => row.id));
-    for (const candidate of candidates) {
-      if (queued.has(expectedJob(candidate))) continue;
-      logger.warn("re-queueing jobs lost before they were queued", {
-        deployment_id: candidate.id,
-        state: candidate.state,
+    for (const job of expected.filter((job) => !queued.has(job.id))) {
+      logger.warn("queueing jobs lost before they were queued", {
+        deployment_id: job.deployment,
+        jobs: job.what,
       });
-      if (candidate.state === "running") await sendBaseline(candidate);
-      else await schedulePostWindow(candidate.id);
+      await job.queue();
     }
   };
 
