@@ -3,6 +3,7 @@ FROM node:20-bookworm-slim
 RUN npm install --global pnpm@12.4.2
 WORKDIR /app
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY patches/ patches/
 COPY server/package.json server/
 COPY packages/types/package.json packages/types/
 COPY packages/client/package.json packages/client/
