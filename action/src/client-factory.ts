@@ -1,5 +1,7 @@
 import type { SeqPulseClient, SeqPulseClientOptions } from "@seqpulse/client";
-import { ACTION_VERSION, TUNING_ENV } from "./constants.js";
+// Bundled by ncc at build time: the version lives in action/package.json only.
+import actionPackage from "../package.json" with { type: "json" };
+import { INPUT, TUNING_ENV } from "./constants.js";
 import type { Env } from "./github-context.js";
 import type { Toolkit } from "./toolkit.js";
 
@@ -57,7 +59,7 @@ export function makeClient(
     apiKey: connection.apiKey,
     timeoutMs: tuning.timeoutMs,
     retry: { attempts: tuning.attempts, baseDelayMs: tuning.baseDelayMs, maxDelayMs: tuning.maxDelayMs },
-    userAgent: `seqpulse-github-action/${ACTION_VERSION} node/${process.version}`,
+    userAgent: `seqpulse-github-action/${actionPackage.version} node/${process.version}`,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     onRetry: (event) =>
@@ -78,11 +80,15 @@ export function warnOnPlainHttp(apiUrl: string, toolkit: Toolkit): void {
     ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
   if (url.protocol === "http:" && !loopback) {
     toolkit.warning(
-      `SeqPulse: api-url ${url.origin} uses plain http://, so the API key travels unencrypted; use https://`,
+      `SeqPulse: ${INPUT.apiUrl} ${url.origin} uses plain http://, so the API key travels unencrypted; use https://`,
     );
   }
 }
 
-export function deploymentUrl(apiUrl: string, deploymentId: string): string {
+/**
+ * The deployment's address in the SeqPulse API (JSON, needs the API key): not a page to open in a
+ * browser, so messages show it as `GET <url>`.
+ */
+export function deploymentApiUrl(apiUrl: string, deploymentId: string): string {
   return `${apiUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
 }

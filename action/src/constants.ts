@@ -41,8 +41,8 @@ export const STATE = {
   branch: "branch",
   commitSha: "commit-sha",
   mode: "mode",
-  /** "true" once the main step has checked the verdict (mode: finish with wait-for-verdict). */
-  verdictChecked: "verdict-checked",
+  /** mode: trigger only: "true" or "false", so the post step need not read auto-finish again. */
+  autoFinish: "auto-finish",
 } as const;
 export type StateName = (typeof STATE)[keyof typeof STATE];
 
@@ -69,5 +69,3 @@ export const TUNING_ENV = {
   timeoutMs: "SEQPULSE_REQUEST_TIMEOUT_MS",
   pollIntervalMs: "SEQPULSE_POLL_INTERVAL_MS",
 } as const;
-
-export const ACTION_VERSION = "0.1.0";

@@ -10,7 +10,6 @@ export function coreToolkit(): Toolkit {
     getState: (name) => core.getState(name),
     info: (message) => core.info(message),
     warning: (message) => core.warning(message),
-    error: (message) => core.error(message),
     group: (name, run) => core.group(name, run),
     setSecret: (secret) => core.setSecret(secret),
     writeSummary: async (markdown) => {

@@ -1,8 +1,11 @@
+import { API_KEY_PATTERN, redactUrl } from "@seqpulse/client";
 import {
   EnvName,
+  FinishRequest,
   HttpUrl,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   type PipelineResult,
+  TriggerRequest,
   type VerdictValue,
 } from "@seqpulse/types";
 import { DEFAULTS, INPUT, type InputName } from "./constants.js";
@@ -17,7 +20,15 @@ export class InputError extends Error {
 export type Mode = "trigger" | "finish";
 export type FailOn = Exclude<VerdictValue, "ok">;
 
-export interface Settings {
+/** The inputs about the verdict gate and SeqPulse trouble: read by the main and the post step. */
+export interface GateInputs {
+  waitForVerdict: boolean;
+  failOn: FailOn;
+  verdictTimeoutSeconds: number;
+  failOnError: boolean;
+}
+
+export interface Settings extends GateInputs {
   apiKey: string;
   apiUrl: string;
   env: string;
@@ -31,31 +42,30 @@ export interface Settings {
   /** mode: finish only. */
   result: PipelineResult | undefined;
   autoFinish: boolean;
-  waitForVerdict: boolean;
-  failOn: FailOn;
-  verdictTimeoutSeconds: number;
-  failOnError: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** What the post step reads from its inputs; the rest comes from the main step's state. */
+export interface PostInputs {
+  apiKey: string;
+  gate: GateInputs;
+  /** Gate inputs that could not be read (defaults stand in): reported once the deployment is finished. */
+  gateProblem: InputError | undefined;
+}
+
+// The API's own schemas, so the action accepts exactly what SeqPulse does.
+const DeploymentId = FinishRequest.shape.deployment_id;
+const CommitSha = TriggerRequest.shape.commit_sha;
 const MAX_VERDICT_TIMEOUT_SECONDS = 6 * 60 * 60;
+
+type Read = (name: InputName) => string;
 
 /** Reads and checks every input at once, so one run reports every mistake. */
 export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings {
   const problems: string[] = [];
-  const input = (name: InputName) => toolkit.getInput(name).trim();
+  const input: Read = (name) => toolkit.getInput(name).trim();
 
-  const apiKey = input(INPUT.apiKey);
-  if (apiKey) toolkit.setSecret(apiKey);
-  else
-    problems.push(
-      `${INPUT.apiKey} is required: pass the project's key from a secret, e.g. \`${INPUT.apiKey}: \${{ secrets.SEQPULSE_API_KEY }}\` (secrets are empty in runs from forks and Dependabot)`,
-    );
-
-  const apiUrl = input(INPUT.apiUrl) || DEFAULTS.apiUrl;
-  if (!HttpUrl.safeParse(apiUrl).success || /[?#]/.test(apiUrl)) {
-    problems.push(`${INPUT.apiUrl} "${apiUrl}" must be an http:// or https:// base URL without query string`);
-  }
+  const apiKey = readApiKey(toolkit, problems);
+  const apiUrl = readApiUrl(input, problems);
 
   const env = input(INPUT.env) || DEFAULTS.env;
   if (!EnvName.safeParse(env).success) {
@@ -67,13 +77,13 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
   const metricsEndpoint = input(INPUT.metricsEndpoint) || undefined;
   if (metricsEndpoint !== undefined && !HttpUrl.safeParse(metricsEndpoint).success) {
     problems.push(
-      `${INPUT.metricsEndpoint} "${metricsEndpoint}" must be an absolute http:// or https:// URL`,
+      `${INPUT.metricsEndpoint} "${redactUrl(metricsEndpoint)}" must be an absolute http:// or https:// URL`,
     );
   }
 
   const branch = (input(INPUT.branch) || context.refName)?.slice(0, 255);
   const commitSha = input(INPUT.commitSha) || context.sha;
-  if (commitSha !== undefined && !/^[0-9a-fA-F]{4,64}$/.test(commitSha)) {
+  if (commitSha !== undefined && !CommitSha.safeParse(commitSha).success) {
     problems.push(`${INPUT.commitSha} "${commitSha}" must be a hexadecimal commit hash`);
   }
 
@@ -103,7 +113,7 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
       problems.push(
         `${INPUT.mode}: finish needs ${INPUT.deploymentId}: pass the trigger step's output, e.g. \`${INPUT.deploymentId}: \${{ steps.seqpulse.outputs.deployment-id }}\``,
       );
-    } else if (!UUID.test(deploymentId)) {
+    } else if (!DeploymentId.safeParse(deploymentId).success) {
       problems.push(`${INPUT.deploymentId} "${deploymentId}" is not a deployment id (a UUID)`);
     }
     const rawResult = input(INPUT.result);
@@ -122,42 +132,9 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
   }
 
   const autoFinish = readBoolean(input(INPUT.autoFinish), DEFAULTS.autoFinish, INPUT.autoFinish, problems);
-  const waitForVerdict = readBoolean(
-    input(INPUT.waitForVerdict),
-    DEFAULTS.waitForVerdict,
-    INPUT.waitForVerdict,
-    problems,
-  );
-  const failOn = oneOf(
-    input(INPUT.failOn) || DEFAULTS.failOn,
-    ["warning", "rollback_recommended"] as const,
-    INPUT.failOn,
-    problems,
-  );
-  const failOnError = readBoolean(
-    input(INPUT.failOnError),
-    DEFAULTS.failOnError,
-    INPUT.failOnError,
-    problems,
-  );
+  const gate = readGateInputs(input, problems);
 
-  const rawTimeout = input(INPUT.verdictTimeoutSeconds);
-  const verdictTimeoutSeconds = rawTimeout === "" ? DEFAULTS.verdictTimeoutSeconds : Number(rawTimeout);
-  if (
-    !Number.isInteger(verdictTimeoutSeconds) ||
-    verdictTimeoutSeconds < 1 ||
-    verdictTimeoutSeconds > MAX_VERDICT_TIMEOUT_SECONDS
-  ) {
-    problems.push(
-      `${INPUT.verdictTimeoutSeconds} "${rawTimeout}" must be a whole number of seconds from 1 to ${MAX_VERDICT_TIMEOUT_SECONDS}`,
-    );
-  }
-
-  if (problems.length > 0) {
-    throw new InputError(
-      `SeqPulse: invalid input${problems.length > 1 ? "s" : ""}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
-    );
-  }
+  if (problems.length > 0) throw inputError(problems);
   return {
     apiKey,
     apiUrl,
@@ -170,26 +147,107 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
     deploymentId,
     result,
     autoFinish,
-    waitForVerdict,
-    failOn: failOn as FailOn,
-    verdictTimeoutSeconds,
-    failOnError,
+    ...gate,
   };
 }
 
 /**
- * The pipeline result for the post step, from the hidden job-status input (`${{ job.status }}`,
- * evaluated again when the post step runs).
+ * The post step's inputs: the key and the gate inputs, nothing else, so an input the post step does not
+ * need can never stop it from finishing the deployment. A key it cannot use throws: nothing can be done
+ * without one. (The main step checked every input already; they only differ here when an expression in
+ * them evaluates differently at the end of the job.)
  */
-export function readJobResult(toolkit: Toolkit): PipelineResult {
+export function readPostInputs(toolkit: Toolkit): PostInputs {
+  const input: Read = (name) => toolkit.getInput(name).trim();
+  const keyProblems: string[] = [];
+  const apiKey = readApiKey(toolkit, keyProblems);
+  if (keyProblems.length > 0) throw inputError(keyProblems);
+  const gateProblems: string[] = [];
+  const gate = readGateInputs(input, gateProblems);
+  return { apiKey, gate, gateProblem: gateProblems.length > 0 ? inputError(gateProblems) : undefined };
+}
+
+/**
+ * The pipeline result for the post step, from the hidden job-status input (`${{ job.status }}`,
+ * evaluated again when the post step runs); undefined when it is not a job status.
+ */
+export function readJobResult(toolkit: Toolkit): { raw: string; result: PipelineResult | undefined } {
   const raw = toolkit.getInput(INPUT.jobStatus).trim();
-  const result = parseResult(raw);
-  if (!result) {
-    throw new InputError(
-      `SeqPulse: ${INPUT.jobStatus} "${raw}" is not a job status (success, failure or cancelled); leave the input unset so it defaults to \${{ job.status }}`,
+  return { raw, result: parseResult(raw) };
+}
+
+function inputError(problems: string[]): InputError {
+  return new InputError(
+    `SeqPulse: invalid input${problems.length > 1 ? "s" : ""}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
+  );
+}
+
+/** The key, masked in the log before anything else; problems never quote it. */
+function readApiKey(toolkit: Toolkit, problems: string[]): string {
+  const apiKey = toolkit.getInput(INPUT.apiKey).trim();
+  if (!apiKey) {
+    problems.push(
+      `${INPUT.apiKey} is required: pass the project's key from a secret, e.g. \`${INPUT.apiKey}: \${{ secrets.SEQPULSE_API_KEY }}\` (secrets are empty in runs from forks and Dependabot)`,
+    );
+    return "";
+  }
+  toolkit.setSecret(apiKey);
+  if (!API_KEY_PATTERN.test(apiKey)) {
+    problems.push(
+      `${INPUT.apiKey} contains characters an API key cannot have (a space, a line break or another non-printable or non-ASCII character); check that the secret holds the key alone, on one line`,
     );
   }
-  return result;
+  return apiKey;
+}
+
+/** The base URL; one with credentials is refused, and messages never show user info or a query. */
+function readApiUrl(input: Read, problems: string[]): string {
+  const apiUrl = input(INPUT.apiUrl) || DEFAULTS.apiUrl;
+  if (/^[^/?#]*\/\/[^/?#]*@/.test(apiUrl)) {
+    problems.push(
+      `${INPUT.apiUrl} "${redactUrl(apiUrl)}" must not contain a user name or password: SeqPulse authenticates with ${INPUT.apiKey}; remove the credentials from the URL (and rotate them if they were real)`,
+    );
+  } else if (!HttpUrl.safeParse(apiUrl).success || /[?#]/.test(apiUrl)) {
+    problems.push(
+      `${INPUT.apiUrl} "${redactUrl(apiUrl)}" must be an http:// or https:// base URL without query string`,
+    );
+  }
+  return apiUrl;
+}
+
+function readGateInputs(input: Read, problems: string[]): GateInputs {
+  const waitForVerdict = readBoolean(
+    input(INPUT.waitForVerdict),
+    DEFAULTS.waitForVerdict,
+    INPUT.waitForVerdict,
+    problems,
+  );
+  const failOn =
+    oneOf(
+      input(INPUT.failOn) || DEFAULTS.failOn,
+      ["warning", "rollback_recommended"] as const,
+      INPUT.failOn,
+      problems,
+    ) ?? DEFAULTS.failOn;
+  const failOnError = readBoolean(
+    input(INPUT.failOnError),
+    DEFAULTS.failOnError,
+    INPUT.failOnError,
+    problems,
+  );
+  const rawTimeout = input(INPUT.verdictTimeoutSeconds);
+  let verdictTimeoutSeconds = rawTimeout === "" ? DEFAULTS.verdictTimeoutSeconds : Number(rawTimeout);
+  if (
+    !Number.isInteger(verdictTimeoutSeconds) ||
+    verdictTimeoutSeconds < 1 ||
+    verdictTimeoutSeconds > MAX_VERDICT_TIMEOUT_SECONDS
+  ) {
+    problems.push(
+      `${INPUT.verdictTimeoutSeconds} "${rawTimeout}" must be a whole number of seconds from 1 to ${MAX_VERDICT_TIMEOUT_SECONDS}`,
+    );
+    verdictTimeoutSeconds = DEFAULTS.verdictTimeoutSeconds;
+  }
+  return { waitForVerdict, failOn, verdictTimeoutSeconds, failOnError };
 }
 
 const TRUE_VALUES = ["true", "True", "TRUE"];

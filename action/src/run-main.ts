@@ -1,18 +1,18 @@
 import type { SeqPulseClient } from "@seqpulse/client";
 import {
   type Dependencies,
-  deploymentUrl,
+  deploymentApiUrl,
   makeClient,
   readTuning,
   type Tuning,
   warnOnPlainHttp,
 } from "./client-factory.js";
-import { OUTPUT, STATE } from "./constants.js";
+import { INPUT, OUTPUT, STATE } from "./constants.js";
 import { errorStatus, handleSeqPulseError } from "./failures.js";
 import { ciMetadata, type GitHubContext, readGitHubContext } from "./github-context.js";
 import { readSettings, type Settings } from "./inputs.js";
 import type { StepOutcome, Toolkit } from "./toolkit.js";
-import { waitAndGate } from "./verdict.js";
+import { gateSettings, notGatedNote, shouldGate, waitAndGate } from "./verdict.js";
 
 /** The main step: trigger a deployment (mode: trigger) or finish one (mode: finish). */
 export async function runMain(toolkit: Toolkit, deps: Dependencies): Promise<StepOutcome> {
@@ -32,6 +32,11 @@ async function trigger(
   settings: Settings,
   context: GitHubContext,
 ): Promise<StepOutcome> {
+  if (settings.waitForVerdict && !settings.autoFinish) {
+    toolkit.warning(
+      `SeqPulse: ${INPUT.waitForVerdict} has no effect on a trigger step with ${INPUT.autoFinish}: false, as this step's post step does not finish the deployment; set ${INPUT.waitForVerdict} on the ${INPUT.mode}: finish step instead.`,
+    );
+  }
   return toolkit.group(`SeqPulse: trigger a deployment in ${settings.env}`, async () => {
     toolkit.info(`API: ${client.apiUrl}`);
     toolkit.info(
@@ -39,7 +44,7 @@ async function trigger(
     );
     if (!settings.idempotencyKey) {
       toolkit.warning(
-        "SeqPulse: no idempotency-key and no GITHUB_RUN_ID; a re-run of this step will create another deployment",
+        `SeqPulse: no ${INPUT.idempotencyKey} and no GITHUB_RUN_ID; a re-run of this step will create another deployment`,
       );
     }
     try {
@@ -64,8 +69,9 @@ async function trigger(
       toolkit.saveState(STATE.branch, settings.branch ?? "");
       toolkit.saveState(STATE.commitSha, settings.commitSha ?? "");
       toolkit.saveState(STATE.mode, "trigger");
+      toolkit.saveState(STATE.autoFinish, String(settings.autoFinish));
 
-      const url = deploymentUrl(client.apiUrl, data.deployment_id);
+      const url = deploymentApiUrl(client.apiUrl, data.deployment_id);
       const how =
         data.status === "created"
           ? "created"
@@ -73,7 +79,7 @@ async function trigger(
             ? `already running in ${data.env}; joined it`
             : `already created for idempotency key ${data.idempotency_key} (a repeated try of this run attempt)`;
       toolkit.info(
-        `Deployment #${data.deployment_number} ${how}${attempts > 1 ? ` after ${attempts} attempts` : ""}: ${url}`,
+        `Deployment #${data.deployment_number} ${how}${attempts > 1 ? ` after ${attempts} attempts` : ""} (API: GET ${url})`,
       );
       if (data.state !== "running") {
         toolkit.info(
@@ -97,9 +103,9 @@ async function finishExplicitly(
 ): Promise<StepOutcome> {
   const deploymentId = settings.deploymentId as string;
   const result = settings.result as NonNullable<Settings["result"]>;
-  const url = deploymentUrl(client.apiUrl, deploymentId);
+  const url = deploymentApiUrl(client.apiUrl, deploymentId);
   const finished = await toolkit.group("SeqPulse: finish the deployment", async () => {
-    toolkit.info(`Finishing ${url} with result ${result}`);
+    toolkit.info(`Finishing deployment ${deploymentId} with result ${result} (API: GET ${url})`);
     try {
       const { data, status } = await client.finish({ deployment_id: deploymentId, result });
       toolkit.setOutput(OUTPUT.deploymentId, deploymentId);
@@ -123,16 +129,20 @@ async function finishExplicitly(
   });
   if (!finished.ok) return finished.outcome;
   if (!settings.waitForVerdict) return {};
+  if (!shouldGate(result)) {
+    toolkit.info(`SeqPulse: ${notGatedNote(result)}`);
+    return {};
+  }
 
-  const gate = await waitAndGate(toolkit, client, deploymentId, "the deployment", {
-    failOn: settings.failOn,
-    verdictTimeoutSeconds: settings.verdictTimeoutSeconds,
-    failOnError: settings.failOnError,
-    pollIntervalMs: tuning.pollIntervalMs,
-  });
+  const gate = await waitAndGate(
+    toolkit,
+    client,
+    deploymentId,
+    "the deployment",
+    gateSettings(settings, tuning),
+  );
   if (gate.deployment) {
     toolkit.setOutput(OUTPUT.deploymentNumber, String(gate.deployment.deployment_number));
   }
-  toolkit.saveState(STATE.verdictChecked, "true");
   return gate.outcome;
 }

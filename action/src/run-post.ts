@@ -1,18 +1,31 @@
 import type { SeqPulseClient } from "@seqpulse/client";
-import type { DeploymentDetail, PipelineResult } from "@seqpulse/types";
-import { type Dependencies, makeClient, readTuning, type Tuning } from "./client-factory.js";
-import { INPUT, STATE } from "./constants.js";
-import { handleSeqPulseError } from "./failures.js";
-import { readGitHubContext } from "./github-context.js";
-import { readJobResult, readSettings, type Settings } from "./inputs.js";
+import type { DeploymentDetail, DeploymentState, PipelineResult } from "@seqpulse/types";
+import { type Dependencies, makeClient, readTuning } from "./client-factory.js";
+import { DEFAULTS, INPUT, STATE } from "./constants.js";
+import { describeFinishFailure, handleSeqPulseError } from "./failures.js";
+import { type PostInputs, readJobResult, readPostInputs } from "./inputs.js";
 import { renderSummary } from "./summary.js";
 import type { StepOutcome, Toolkit } from "./toolkit.js";
-import { waitAndGate } from "./verdict.js";
+import { gateSettings, notGatedNote, shouldGate, waitAndGate } from "./verdict.js";
+
+type FinishCall =
+  /** This step finished the deployment. */
+  | { kind: "finished" }
+  /**
+   * Already finished or analyzed. `ours`: the answer came after a retry, so this step's own earlier
+   * attempt most likely finished it and its answer was lost.
+   */
+  | { kind: "already"; state: DeploymentState; ours: boolean }
+  | { kind: "abandoned"; outcome: StepOutcome }
+  | { kind: "error"; error: unknown; outcome: StepOutcome };
 
 /**
  * The post step, run when the job ends (post-if: always()). After a trigger: finish the deployment with
  * the job's result, optionally wait for the verdict and gate on it, and write the job summary.
  * After an explicit finish: write the job summary.
+ *
+ * It reads only the inputs it needs (the key, job-status and the gate inputs); the rest comes from the
+ * main step's state, so no other input can keep it from finishing the deployment.
  */
 export async function runPost(toolkit: Toolkit, deps: Dependencies): Promise<StepOutcome> {
   const deploymentId = toolkit.getState(STATE.deploymentId);
@@ -21,12 +34,20 @@ export async function runPost(toolkit: Toolkit, deps: Dependencies): Promise<Ste
     return {};
   }
   const mode = toolkit.getState(STATE.mode) === "finish" ? "finish" : "trigger";
-  const settings = readSettings(toolkit, readGitHubContext(deps.env));
-  const tuning = readTuning(deps.env, toolkit);
-  const apiUrl = toolkit.getState(STATE.apiUrl) || settings.apiUrl;
-  const client = makeClient({ apiUrl, apiKey: settings.apiKey }, tuning, deps, toolkit);
   const number = toolkit.getState(STATE.deploymentNumber);
   const label = number ? `deployment #${number}` : "the deployment";
+
+  if (mode === "trigger" && toolkit.getState(STATE.autoFinish) === "false") {
+    toolkit.info(
+      `SeqPulse: ${INPUT.autoFinish} is false, so ${label} is left for an explicit finish step (${INPUT.mode}: finish), which writes the job summary.`,
+    );
+    return {};
+  }
+
+  const inputs = readPostInputs(toolkit);
+  const tuning = readTuning(deps.env, toolkit);
+  const apiUrl = toolkit.getState(STATE.apiUrl) || DEFAULTS.apiUrl;
+  const client = makeClient({ apiUrl, apiKey: inputs.apiKey }, tuning, deps, toolkit);
 
   if (mode === "finish") {
     const deployment = await readForSummary(toolkit, client, deploymentId);
@@ -34,74 +55,95 @@ export async function runPost(toolkit: Toolkit, deps: Dependencies): Promise<Ste
     return {};
   }
 
-  if (!settings.autoFinish) {
-    toolkit.info(
-      `SeqPulse: auto-finish is false, so ${label} is left for an explicit finish step (mode: finish), which writes the job summary.`,
-    );
-    return {};
-  }
+  const result = jobResult(toolkit, label);
+  const { gate } = inputs;
+  const finish = await finishDeployment(toolkit, client, deploymentId, label, result, inputs);
 
-  const result = readJobResult(toolkit);
-  const finish = await toolkit.group(`SeqPulse: finish ${label}`, async () => {
-    toolkit.info(
-      `The job ended with status ${toolkit.getInput(INPUT.jobStatus)}: finishing ${label} with result ${result}`,
-    );
-    try {
-      const { data } = await client.finish({ deployment_id: deploymentId, result });
-      if (data.status === "accepted") {
-        toolkit.info(`${capitalize(label)} finished with result ${result}.`);
-        return { kind: "finished" as const };
-      }
-      if (data.state === "abandoned") {
-        const message = `SeqPulse: ${label} was abandoned before the job ended (it ran longer than the server's running timeout), so it will not be analyzed.`;
-        // Without a verdict the gate cannot run: that fails a gated job with fail-on-error.
-        if (settings.waitForVerdict && settings.failOnError) {
-          return { kind: "abandoned" as const, outcome: { failure: message } };
-        }
-        toolkit.warning(message);
-        return { kind: "abandoned" as const, outcome: {} };
-      }
-      toolkit.info(`${capitalize(label)} is already ${data.state}: an explicit finish step finished it.`);
-      return { kind: "already" as const };
-    } catch (error) {
-      return { kind: "error" as const, outcome: handleSeqPulseError(error, settings.failOnError, toolkit) };
-    }
-  });
-
-  // An explicit finish step owns the verdict and the summary.
-  if (finish.kind === "already") return {};
   if (finish.kind === "error") {
     await writeSummary(toolkit, client, deploymentId, undefined, result, {
-      note: "⚠️ SeqPulse could not be reached to finish this deployment; see the step log.",
+      note: describeFinishFailure(finish.error),
     });
     return finish.outcome;
+  }
+
+  // A gate input the post step cannot read stops the gate, never the finish above.
+  const gating = gate.waitForVerdict && shouldGate(result) && !inputs.gateProblem;
+  if (finish.kind === "already" && !finish.ours && !gating) {
+    // Finished before this step called: by a mode: finish step (its post step writes the summary) or
+    // by another job sharing the deployment.
+    toolkit.info(
+      `SeqPulse: ${label} was already ${finish.state} when the job ended (finished by a ${INPUT.mode}: finish step, whose post step writes the job summary, or by another job), so this step leaves it there.`,
+    );
+    return inputs.gateProblem ? { failure: inputs.gateProblem.message } : {};
   }
 
   let outcome: StepOutcome = finish.kind === "abandoned" ? finish.outcome : {};
   let deployment: DeploymentDetail | undefined;
   let note: string | undefined;
-  if (settings.waitForVerdict && finish.kind === "finished") {
-    if (result === "success") {
-      const gate = await waitAndGate(toolkit, client, deploymentId, label, gateSettings(settings, tuning));
-      outcome = gate.outcome;
-      deployment = gate.deployment;
-    } else {
-      note = `The job's result is ${result}, so the action did not wait for a verdict.`;
+  if (gate.waitForVerdict && finish.kind !== "abandoned") {
+    if (gating) {
+      const gated = await waitAndGate(toolkit, client, deploymentId, label, gateSettings(gate, tuning));
+      outcome = gated.outcome;
+      deployment = gated.deployment;
+    } else if (!shouldGate(result)) {
+      note = notGatedNote(result);
       toolkit.info(`SeqPulse: ${note}`);
     }
   }
   deployment ??= await readForSummary(toolkit, client, deploymentId);
   await writeSummary(toolkit, client, deploymentId, deployment, result, { note });
+  if (inputs.gateProblem) return { failure: inputs.gateProblem.message };
   return outcome;
 }
 
-function gateSettings(settings: Settings, tuning: Tuning) {
-  return {
-    failOn: settings.failOn,
-    verdictTimeoutSeconds: settings.verdictTimeoutSeconds,
-    failOnError: settings.failOnError,
-    pollIntervalMs: tuning.pollIntervalMs,
-  };
+/** The job's result; a job-status that is not one finishes the deployment as failed, with a warning. */
+function jobResult(toolkit: Toolkit, label: string): PipelineResult {
+  const { raw, result } = readJobResult(toolkit);
+  if (result) return result;
+  toolkit.warning(
+    `SeqPulse: ${INPUT.jobStatus} "${raw}" is not a job status (success, failure or cancelled), so ${label} is finished as failed; leave ${INPUT.jobStatus} unset so it defaults to \${{ job.status }}.`,
+  );
+  return "failed";
+}
+
+async function finishDeployment(
+  toolkit: Toolkit,
+  client: SeqPulseClient,
+  deploymentId: string,
+  label: string,
+  result: PipelineResult,
+  inputs: PostInputs,
+): Promise<FinishCall> {
+  return toolkit.group(`SeqPulse: finish ${label}`, async (): Promise<FinishCall> => {
+    toolkit.info(
+      `The job ended with status ${toolkit.getInput(INPUT.jobStatus) || "(none)"}: finishing ${label} with result ${result}`,
+    );
+    try {
+      const { data, attempts } = await client.finish({ deployment_id: deploymentId, result });
+      if (data.status === "accepted") {
+        toolkit.info(`${capitalize(label)} finished with result ${result}.`);
+        return { kind: "finished" };
+      }
+      if (data.state === "abandoned") {
+        const message = `SeqPulse: ${label} was abandoned before the job ended (it ran longer than the server's running timeout), so it will not be analyzed.`;
+        // Without a verdict the gate cannot run: that fails a gated job with fail-on-error.
+        if (inputs.gate.waitForVerdict && inputs.gate.failOnError) {
+          return { kind: "abandoned", outcome: { failure: message } };
+        }
+        toolkit.warning(message);
+        return { kind: "abandoned", outcome: {} };
+      }
+      const ours = attempts > 1;
+      toolkit.info(
+        ours
+          ? `${capitalize(label)} is already ${data.state}: this step's earlier attempt most likely finished it, and its answer was lost.`
+          : `${capitalize(label)} is already ${data.state}.`,
+      );
+      return { kind: "already", state: data.state, ours };
+    } catch (error) {
+      return { kind: "error", error, outcome: handleSeqPulseError(error, inputs.gate.failOnError, toolkit) };
+    }
+  });
 }
 
 /** One read for the summary; trouble here is only a warning, whatever fail-on-error says. */

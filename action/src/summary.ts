@@ -7,7 +7,7 @@ import {
   type VerdictReason,
   type VerdictValue,
 } from "@seqpulse/types";
-import { deploymentUrl } from "./client-factory.js";
+import { deploymentApiUrl } from "./client-factory.js";
 import { formatConfidence } from "./verdict.js";
 
 export interface SummaryInput {
@@ -20,6 +20,8 @@ export interface SummaryInput {
   pipelineResult?: PipelineResult | undefined;
   /** A line shown under the table, e.g. why there is no verdict. */
   note?: string | undefined;
+  /** Size ceiling in bytes; MAX_SUMMARY_BYTES unless a test needs a small one. */
+  maxBytes?: number;
 }
 
 const METRIC_LABEL: Record<MetricName, string> = {
@@ -45,11 +47,24 @@ const VERDICT_ICON: Record<VerdictValue, string> = {
 };
 
 const MAX_CHARTS = 3;
+/** Points per chart: longer series are thinned out evenly, each phase keeping its share. */
+export const MAX_CHART_POINTS = 100;
+const MIN_CHART_POINTS_PER_PHASE = 10;
+/** Longest text in one table cell or list item. */
+const MAX_CELL_CHARS = 500;
+const MAX_FINDINGS_PER_METRIC = 5;
+const MAX_LISTED_REASONS = 20;
+const MAX_QUALITY_ISSUES = 10;
+/**
+ * Ceiling of the whole summary, well under GitHub's 1 MiB per step (other steps of the job write theirs
+ * too). The caps above keep a summary far below it; this is the safety net.
+ */
+export const MAX_SUMMARY_BYTES = 128 * 1024;
 
 /** The job summary: GitHub-flavoured Markdown with a metrics table and mermaid charts. */
 export function renderSummary(input: SummaryInput): string {
   const { deployment, known } = input;
-  const url = deploymentUrl(input.apiUrl, input.deploymentId);
+  const url = deploymentApiUrl(input.apiUrl, input.deploymentId);
   const number = deployment ? String(deployment.deployment_number) : known.number;
   const verdict = deployment?.verdict ?? null;
   const headline = verdict
@@ -58,9 +73,12 @@ export function renderSummary(input: SummaryInput): string {
       ? stateHeadline(deployment.state)
       : "status unknown";
 
-  const lines: string[] = [`## SeqPulse · deployment ${number ? `#${number}` : ""} · ${headline}`, ""];
+  const out = new BoundedLines(input.maxBytes ?? MAX_SUMMARY_BYTES);
+  out.add(`## SeqPulse · deployment ${number ? `#${number}` : ""} · ${headline}`, "");
   const rows: Array<[string, string]> = [
-    ["Deployment", `[${number ? `#${number}` : input.deploymentId}](${url})`],
+    ["Deployment", number ? `#${number}` : code(input.deploymentId)],
+    // The API's JSON (it needs the API key), not a page: shown as the request to make.
+    ["API", code(`GET ${url}`)],
     ["Environment", code(deployment?.env ?? known.env)],
     ["Branch", code(deployment?.branch ?? known.branch)],
     ["Commit", code((deployment?.commit_sha ?? known.commitSha)?.slice(0, 12))],
@@ -79,11 +97,14 @@ export function renderSummary(input: SummaryInput): string {
       ? `${VERDICT_ICON[verdict.verdict]} **${verdict.verdict}** (confidence ${formatConfidence(verdict.confidence)})`
       : "none yet",
   ]);
-  lines.push("| | |", "| --- | --- |", ...rows.map(([name, value]) => `| ${name} | ${value} |`), "");
+  out.table(
+    ["| | |", "| --- | --- |"],
+    rows.map(([name, value]) => `| ${name} | ${value} |`),
+  );
 
-  if (verdict?.summary) lines.push(`> ${cell(verdict.summary)}`, "");
-  if (input.note) lines.push(input.note, "");
-  if (!deployment) return `${lines.join("\n")}\n`;
+  if (verdict?.summary) out.add(`> ${cell(verdict.summary)}`, "");
+  if (input.note) out.add(cell(input.note), "");
+  if (!deployment) return out.text(url);
 
   const reasons = verdict?.reasons ?? [];
   const samples = orderedSamples(deployment.samples);
@@ -91,38 +112,41 @@ export function renderSummary(input: SummaryInput): string {
   const post = samples.filter((sample) => sample.phase === "post");
 
   if (samples.length > 0) {
-    lines.push(
+    out.add(
       "### Metrics",
       "",
       `Median of the samples in each phase (${baseline.length} baseline, ${post.length} post).`,
       "",
-      "| Metric | Baseline | Post | Change | Finding |",
-      "| --- | ---: | ---: | ---: | --- |",
     );
-    for (const metric of metricNames) {
-      const before = median(baseline.map((sample) => sample.metrics[metric]));
-      const after = median(post.map((sample) => sample.metrics[metric]));
-      const findings = reasons.filter((reason) => reason.metric === metric).map(describeReason);
-      lines.push(
-        `| ${METRIC_LABEL[metric]} | ${formatValue(metric, before)} | ${formatValue(metric, after)} | ${change(before, after)} | ${findings.join("<br>") || "—"} |`,
-      );
-    }
-    lines.push("");
+    out.table(
+      ["| Metric | Baseline | Post | Change | Finding |", "| --- | ---: | ---: | ---: | --- |"],
+      metricNames.map((metric) => {
+        const before = median(baseline.map((sample) => sample.metrics[metric]));
+        const after = median(post.map((sample) => sample.metrics[metric]));
+        const findings = capped(
+          reasons.filter((reason) => reason.metric === metric).map(describeReason),
+          MAX_FINDINGS_PER_METRIC,
+        );
+        return `| ${METRIC_LABEL[metric]} | ${formatValue(metric, before)} | ${formatValue(metric, after)} | ${change(before, after)} | ${findings.join("<br>") || "—"} |`;
+      }),
+    );
   }
 
-  const general = reasons.filter((reason) => reason.metric === null);
+  const general = capped(
+    reasons.filter((reason) => reason.metric === null).map(describeReason),
+    MAX_LISTED_REASONS,
+  );
   if (general.length > 0) {
-    lines.push(...general.map((reason) => `- ${describeReason(reason)}`), "");
+    for (const reason of general) out.add(`- ${reason}`);
+    out.add("");
   }
   if (verdict && verdict.data_quality.issues.length > 0) {
-    lines.push(
-      `Data quality ${formatConfidence(verdict.data_quality.score)}: ${verdict.data_quality.issues.map(cell).join("; ")}`,
-      "",
-    );
+    const issues = capped(verdict.data_quality.issues.map(cell), MAX_QUALITY_ISSUES);
+    out.add(`Data quality ${formatConfidence(verdict.data_quality.score)}: ${issues.join("; ")}`, "");
   }
   if (deployment.collection_failures.length > 0) {
     const last = deployment.collection_failures.at(-1);
-    lines.push(
+    out.add(
       `${deployment.collection_failures.length} sample${deployment.collection_failures.length === 1 ? "" : "s"} could not be collected (last: ${cell(last?.reason ?? "")}).`,
       "",
     );
@@ -130,9 +154,61 @@ export function renderSummary(input: SummaryInput): string {
 
   for (const metric of chartedMetrics(reasons).slice(0, MAX_CHARTS)) {
     const chart = renderChart(metric, samples, reasons);
-    if (chart) lines.push(chart, "");
+    // All or nothing: a chart cut in half would leave its code fence open.
+    if (chart) out.add(chart, "");
   }
-  return `${lines.join("\n")}\n`;
+  return out.text(url);
+}
+
+/**
+ * Markdown lines under a byte budget. Once something does not fit, nothing more is added and the
+ * text ends with a note saying so; tables are added row by row, so a long one is cut, not dropped.
+ */
+class BoundedLines {
+  private readonly lines: string[] = [];
+  private bytes = 0;
+  private truncated = false;
+
+  /** `limit` includes room for the closing note. */
+  constructor(private readonly limit: number) {}
+
+  /** Adds the lines together, or none of them. */
+  add(...lines: string[]): boolean {
+    if (this.truncated) return false;
+    const size = lines.reduce((sum, line) => sum + Buffer.byteLength(line, "utf8") + 1, 0);
+    if (this.bytes + size > this.limit - TRUNCATION_NOTE_BYTES) {
+      this.truncated = true;
+      return false;
+    }
+    this.lines.push(...lines);
+    this.bytes += size;
+    return true;
+  }
+
+  table(header: string[], rows: string[]): void {
+    if (!this.add(...header)) return;
+    for (const row of rows) if (!this.add(row)) break;
+    this.lines.push("");
+  }
+
+  text(url: string): string {
+    if (this.truncated) {
+      this.lines.push(
+        "",
+        `_The summary was cut here to stay under GitHub's size limit for job summaries; \`GET ${url}\` (SeqPulse API, needs the API key) returns the whole deployment._`,
+        "",
+      );
+    }
+    return `${this.lines.join("\n")}\n`;
+  }
+}
+
+/** Room kept for the closing note: the note itself with a long API URL. */
+const TRUNCATION_NOTE_BYTES = 4096;
+
+/** The first `max` items, and a last one saying how many were left out. */
+function capped(items: string[], max: number): string[] {
+  return items.length <= max ? items : [...items.slice(0, max), `… and ${items.length - max} more`];
 }
 
 /** The metrics a rule fired on; latency when none did, as the usual first thing to look at. */
@@ -146,17 +222,22 @@ function chartedMetrics(reasons: VerdictReason[]): MetricName[] {
 
 function renderChart(
   metric: MetricName,
-  samples: MetricSample[],
+  allSamples: MetricSample[],
   reasons: VerdictReason[],
 ): string | undefined {
-  if (samples.length < 2) return undefined;
+  if (allSamples.length < 2) return undefined;
+  const samples = chartSamples(allSamples);
   const labels = samples.map((sample) => `${sample.phase === "baseline" ? "B" : "P"}${sample.sequence}`);
   const values = samples.map((sample) => chartValue(metric, sample.metrics[metric]));
   const threshold = reasons.find(
     (reason) => reason.metric === metric && reason.threshold !== null,
   )?.threshold;
+  const shown =
+    samples.length < allSamples.length
+      ? `; ${samples.length} of ${allSamples.length} samples, evenly spaced`
+      : "";
   const lines = [
-    `#### ${METRIC_LABEL[metric]} per sample (B = baseline, P = post)`,
+    `#### ${METRIC_LABEL[metric]} per sample (B = baseline, P = post${shown})`,
     "",
     "```mermaid",
     "xychart-beta",
@@ -171,6 +252,31 @@ function renderChart(
   }
   lines.push("```");
   return lines.join("\n");
+}
+
+/**
+ * At most MAX_CHART_POINTS samples: each phase keeps a share in proportion to its samples, but at least
+ * a few (a short baseline must not vanish next to a long post phase), picked evenly, ends included.
+ */
+export function chartSamples(samples: MetricSample[]): MetricSample[] {
+  if (samples.length <= MAX_CHART_POINTS) return samples;
+  const baseline = samples.filter((sample) => sample.phase === "baseline");
+  const post = samples.filter((sample) => sample.phase === "post");
+  const minimum = (phase: MetricSample[]) => Math.min(phase.length, MIN_CHART_POINTS_PER_PHASE);
+  let baselineShare = Math.round((MAX_CHART_POINTS * baseline.length) / samples.length);
+  baselineShare = Math.min(Math.max(baselineShare, minimum(baseline)), MAX_CHART_POINTS - minimum(post));
+  const postShare = Math.min(post.length, MAX_CHART_POINTS - baselineShare);
+  baselineShare = Math.min(baseline.length, MAX_CHART_POINTS - postShare);
+  return [...evenly(baseline, baselineShare), ...evenly(post, postShare)];
+}
+
+function evenly<T>(items: T[], count: number): T[] {
+  if (count >= items.length) return items;
+  if (count <= 0) return [];
+  if (count === 1) return items.slice(0, 1);
+  return Array.from({ length: count }, (_, index) => {
+    return items[Math.round((index * (items.length - 1)) / (count - 1))] as T;
+  });
 }
 
 function orderedSamples(samples: MetricSample[]): MetricSample[] {
@@ -232,7 +338,8 @@ function code(value: string | null | undefined): string {
   return value ? `\`${cell(value.replaceAll("`", "'"))}\`` : "—";
 }
 
-/** Keeps text inside one table cell. */
+/** Keeps text inside one table cell, and within MAX_CELL_CHARS. */
 function cell(text: string): string {
-  return text.replaceAll("|", "\\|").replaceAll(/\r?\n/g, " ");
+  const short = text.length > MAX_CELL_CHARS ? `${text.slice(0, MAX_CELL_CHARS - 1)}…` : text;
+  return short.replaceAll("|", "\\|").replaceAll(/\r?\n/g, " ");
 }

@@ -14,8 +14,6 @@ export interface Toolkit {
   info(message: string): void;
   /** A warning annotation. */
   warning(message: string): void;
-  /** An error annotation (does not fail the step on its own). */
-  error(message: string): void;
   group<T>(name: string, run: () => Promise<T>): Promise<T>;
   setSecret(secret: string): void;
   /** Appends Markdown to the job summary; throws when the runner has no summary file. */

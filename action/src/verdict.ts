@@ -1,9 +1,9 @@
 import type { SeqPulseClient } from "@seqpulse/client";
-import type { DeploymentDetail, Verdict, VerdictValue } from "@seqpulse/types";
-import { deploymentUrl } from "./client-factory.js";
-import { OUTPUT } from "./constants.js";
+import type { DeploymentDetail, PipelineResult, Verdict, VerdictValue } from "@seqpulse/types";
+import { deploymentApiUrl, type Tuning } from "./client-factory.js";
+import { INPUT, OUTPUT } from "./constants.js";
 import { handleSeqPulseError } from "./failures.js";
-import type { FailOn } from "./inputs.js";
+import type { FailOn, GateInputs } from "./inputs.js";
 import type { StepOutcome, Toolkit } from "./toolkit.js";
 
 const VERDICT_RANK: Record<VerdictValue, number> = { ok: 0, warning: 1, rollback_recommended: 2 };
@@ -17,6 +17,20 @@ export function formatConfidence(confidence: number): string {
   return `${Math.round(confidence * 100)} %`;
 }
 
+/**
+ * Whether a deployment with this pipeline result is worth gating on: only a successful one. After a
+ * failed or cancelled pipeline the job fails (or stops) anyway, and a verdict on a deploy that did not
+ * finish says little. One rule for the post step and for mode: finish.
+ */
+export function shouldGate(result: PipelineResult): boolean {
+  return result === "success";
+}
+
+/** Said (log and summary) when wait-for-verdict is on but the result is not gated on. */
+export function notGatedNote(result: PipelineResult): string {
+  return `The pipeline result is ${result}, so the action did not wait for a verdict (it only gates successful deploys).`;
+}
+
 /** The verdict in a few lines: headline, summary, then each reason. */
 export function describeVerdict(verdict: Verdict, deploymentNumber: number, url: string): string {
   const lines = [
@@ -25,7 +39,7 @@ export function describeVerdict(verdict: Verdict, deploymentNumber: number, url:
     ...verdict.reasons.map(
       (reason) => `  - [${reason.severity}] ${reason.metric ?? "data"} ${reason.rule}: ${reason.message}`,
     ),
-    `Details: ${url}`,
+    `API: GET ${url}`,
   ];
   return lines.filter((line) => line.trim() !== "").join("\n");
 }
@@ -35,6 +49,15 @@ export interface GateSettings {
   verdictTimeoutSeconds: number;
   failOnError: boolean;
   pollIntervalMs: number;
+}
+
+export function gateSettings(inputs: GateInputs, tuning: Tuning): GateSettings {
+  return {
+    failOn: inputs.failOn,
+    verdictTimeoutSeconds: inputs.verdictTimeoutSeconds,
+    failOnError: inputs.failOnError,
+    pollIntervalMs: tuning.pollIntervalMs,
+  };
 }
 
 export interface GateResult {
@@ -54,10 +77,10 @@ export async function waitAndGate(
   label: string,
   settings: GateSettings,
 ): Promise<GateResult> {
-  const url = deploymentUrl(client.apiUrl, deploymentId);
+  const url = deploymentApiUrl(client.apiUrl, deploymentId);
   return toolkit.group(`SeqPulse: wait for the verdict on ${label}`, async () => {
     toolkit.info(
-      `Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (fail-on: ${settings.failOn}): ${url}`,
+      `Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (${INPUT.failOn}: ${settings.failOn}); API: GET ${url}`,
     );
     let lastProgress = "";
     try {
@@ -80,7 +103,7 @@ export async function waitAndGate(
         if (verdictFails(verdict.verdict, settings.failOn)) {
           toolkit.info(text);
           return {
-            outcome: { failure: `${text}\nThe job fails because fail-on is ${settings.failOn}.` },
+            outcome: { failure: `${text}\nThe job fails because ${INPUT.failOn} is ${settings.failOn}.` },
             deployment,
           };
         }
@@ -90,8 +113,8 @@ export async function waitAndGate(
       }
       const problem =
         result.outcome === "abandoned"
-          ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run: ${url}`
-          : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise verdict-timeout-seconds above the project's observation window: ${url}`;
+          ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run (API: GET ${url})`
+          : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise ${INPUT.verdictTimeoutSeconds} above the project's observation window (API: GET ${url})`;
       if (settings.failOnError) return { outcome: { failure: problem }, deployment: result.deployment };
       toolkit.warning(problem);
       return { outcome: {}, deployment: result.deployment };

@@ -42,7 +42,6 @@ export function toolkitFixture(
     state: { ...state } as Partial<Record<StateName, string>>,
     log: [] as string[],
     warnings: [] as string[],
-    errors: [] as string[],
     groups: [] as string[],
     secrets: [] as string[],
     summaries: [] as string[],
@@ -59,7 +58,6 @@ export function toolkitFixture(
     getState: (name) => record.state[name] ?? "",
     info: (message) => record.log.push(message),
     warning: (message) => record.warnings.push(message),
-    error: (message) => record.errors.push(message),
     group: async (name, run) => {
       record.groups.push(name);
       return run();

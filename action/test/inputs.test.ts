@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readGitHubContext } from "../src/github-context.js";
-import { InputError, readJobResult, readSettings } from "../src/inputs.js";
+import { InputError, readJobResult, readPostInputs, readSettings } from "../src/inputs.js";
 import { API_KEY, DEPLOYMENT_ID, GITHUB_ENV, toolkitFixture } from "./fixtures.js";
 
 const context = readGitHubContext(GITHUB_ENV);
@@ -107,6 +107,55 @@ describe("readSettings", () => {
     expect(problemsOf({})).toContain("api-key is required");
   });
 
+  it("refuses a key with a line break or another unprintable character, masking it and never quoting it", () => {
+    for (const key of [`${API_KEY}\r\nX: y`, `${API_KEY}\nrest`, "sp_a b", "sp_\u0007bell", "sp_ké"]) {
+      const { toolkit, record } = toolkitFixture({ "api-key": key, "fail-on": "nope" });
+      let message = "";
+      try {
+        readSettings(toolkit, context);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain(
+        "api-key contains characters an API key cannot have (a space, a line break or another non-printable or non-ASCII character)",
+      );
+      // Every problem at once, as usual.
+      expect(message).toContain('fail-on "nope"');
+      expect(message).not.toContain(key.trim());
+      expect(message).not.toContain("sp_");
+      expect(record.secrets).toEqual([key.trim()]);
+    }
+  });
+
+  it("refuses an api-url with credentials, and never echoes credentials or a query string", () => {
+    const withUser = problemsOf({ "api-key": API_KEY, "api-url": "https://ci:hunter2@seqpulse.example.com" });
+    expect(withUser).toContain(
+      'api-url "https://***@seqpulse.example.com" must not contain a user name or password',
+    );
+    expect(withUser).not.toContain("hunter2");
+
+    const withQuery = problemsOf({
+      "api-key": API_KEY,
+      "api-url": "https://seqpulse.example.com/?token=s3cr3t",
+    });
+    expect(withQuery).toContain(
+      'api-url "https://seqpulse.example.com/?***" must be an http:// or https:// base URL',
+    );
+    expect(withQuery).not.toContain("s3cr3t");
+
+    const endpoint = problemsOf({
+      "api-key": API_KEY,
+      "metrics-endpoint": "ftp://metrics:hunter2@shop.example.com/m?token=s3cr3t",
+    });
+    expect(endpoint).toContain('metrics-endpoint "ftp://***@shop.example.com/m?***" must be an absolute');
+    expect(endpoint).not.toMatch(/hunter2|s3cr3t/);
+    // A metrics endpoint may carry credentials: SeqPulse uses them to sample it.
+    expect(
+      settingsFor({ "api-key": API_KEY, "metrics-endpoint": "https://u:p@shop.example.com/m" }).settings
+        .metricsEndpoint,
+    ).toBe("https://u:p@shop.example.com/m");
+  });
+
   it("needs a deployment id and a result to finish, and accepts job statuses as results", () => {
     const message = problemsOf({ "api-key": API_KEY, mode: "finish" });
     expect(message).toContain("mode: finish needs deployment-id");
@@ -132,11 +181,36 @@ describe("readSettings", () => {
 });
 
 describe("readJobResult", () => {
-  it("maps the job's status to the pipeline result", () => {
+  it("maps the job's status to the pipeline result; undefined when it is not a job status", () => {
     const result = (status: string) => readJobResult(toolkitFixture({ "job-status": status }).toolkit);
-    expect(result("success")).toBe("success");
-    expect(result("failure")).toBe("failed");
-    expect(result("cancelled")).toBe("cancelled");
-    expect(() => result("")).toThrow(/job-status "" is not a job status/);
+    expect(result("success")).toEqual({ raw: "success", result: "success" });
+    expect(result("failure")).toEqual({ raw: "failure", result: "failed" });
+    expect(result("cancelled")).toEqual({ raw: "cancelled", result: "cancelled" });
+    expect(result(" done ")).toEqual({ raw: "done", result: undefined });
+  });
+});
+
+describe("readPostInputs", () => {
+  it("reads the key and the gate inputs only, and reports a bad gate input instead of throwing", () => {
+    const { toolkit, record } = toolkitFixture({
+      "api-key": API_KEY,
+      "wait-for-verdict": "true",
+      "fail-on": "warning",
+      "verdict-timeout-seconds": "forever",
+      // Not read by the post step.
+      env: "prod env",
+      "api-url": "nonsense",
+    });
+    const inputs = readPostInputs(toolkit);
+    expect(inputs.apiKey).toBe(API_KEY);
+    expect(inputs.gate).toEqual({
+      waitForVerdict: true,
+      failOn: "warning",
+      verdictTimeoutSeconds: 900,
+      failOnError: false,
+    });
+    expect(inputs.gateProblem?.message).toContain('verdict-timeout-seconds "forever" must be a whole number');
+    expect(record.secrets).toEqual([API_KEY]);
+    expect(() => readPostInputs(toolkitFixture({}).toolkit)).toThrow(InputError);
   });
 });

@@ -71,10 +71,12 @@ describe("main step, mode: trigger", () => {
       branch: "main",
       "commit-sha": GITHUB_ENV.GITHUB_SHA,
       mode: "trigger",
+      "auto-finish": "true",
     });
     expect(record.groups).toEqual(["SeqPulse: trigger a deployment in production"]);
+    // The address is the API's (JSON, needs the key), not a page: the log says so.
     expect(record.log).toContain(
-      `Deployment #12 created: https://api.seqpulse.dev/deployments/${DEPLOYMENT_ID}`,
+      `Deployment #12 created (API: GET https://api.seqpulse.dev/deployments/${DEPLOYMENT_ID})`,
     );
     expect(record.warnings).toEqual([]);
     expect([...record.log, ...record.warnings].join("\n")).not.toContain(API_KEY);
@@ -160,6 +162,41 @@ describe("main step, mode: trigger", () => {
     );
   });
 
+  it("hands auto-finish: false to the post step, and warns that wait-for-verdict does nothing with it", async () => {
+    const { toolkit, record } = toolkitFixture({
+      "api-key": API_KEY,
+      "auto-finish": "false",
+      "wait-for-verdict": "true",
+    });
+    const { deps } = fakeDependencies({ trigger: async () => ok(triggerResponse(), 201) });
+    expect(await runMain(toolkit, deps)).toEqual({});
+    expect(record.state["auto-finish"]).toBe("false");
+    expect(record.warnings).toEqual([
+      "SeqPulse: wait-for-verdict has no effect on a trigger step with auto-finish: false, as this step's post step does not finish the deployment; set wait-for-verdict on the mode: finish step instead.",
+    ]);
+
+    // Either one alone is fine.
+    for (const inputs of [{ "auto-finish": "false" }, { "wait-for-verdict": "true" }]) {
+      const quiet = toolkitFixture({ "api-key": API_KEY, ...inputs });
+      await runMain(
+        quiet.toolkit,
+        fakeDependencies({ trigger: async () => ok(triggerResponse(), 201) }).deps,
+      );
+      expect(quiet.record.warnings).toEqual([]);
+    }
+  });
+
+  it("refuses an API key with a line break before calling SeqPulse, without printing it", async () => {
+    const key = `${API_KEY}\r\nX-Injected: yes`;
+    const { toolkit, record } = toolkitFixture({ "api-key": key });
+    const { deps, calls } = fakeDependencies({});
+    const outcome = await runStep(() => runMain(toolkit, deps));
+    expect(outcome.failure).toContain("api-key contains characters an API key cannot have");
+    expect(outcome.failure).not.toContain(API_KEY);
+    expect(record.secrets).toEqual([key]);
+    expect(calls).toEqual([]);
+  });
+
   it("warns about plain http:// away from loopback", async () => {
     const { toolkit, record } = toolkitFixture({
       "api-key": API_KEY,
@@ -243,12 +280,38 @@ describe("main step, mode: finish", () => {
       "[critical] error_rate absolute_limit: error_rate 20 % is above the limit 0.9 % in 100 % of post samples",
     );
     expect(outcome.failure).toContain("The job fails because fail-on is rollback_recommended.");
+    expect(outcome.failure).toContain(`API: GET https://api.seqpulse.dev/deployments/${DEPLOYMENT_ID}`);
+    expect(outcome.failure).not.toContain("Details:");
     expect(record.outputs).toMatchObject({
       verdict: "rollback_recommended",
       confidence: "0.9",
       "deployment-number": "12",
     });
-    expect(record.state["verdict-checked"]).toBe("true");
+    expect(record.state).toEqual({
+      "deployment-id": DEPLOYMENT_ID,
+      "api-url": "https://api.seqpulse.dev",
+      mode: "finish",
+    });
+  });
+
+  it("gates only a successful deploy, like the post step", async () => {
+    for (const result of ["failure", "failed", "cancelled"]) {
+      const { toolkit, record } = toolkitFixture({
+        ...finishInputs,
+        result,
+        "wait-for-verdict": "true",
+      });
+      const { deps, calls } = fakeDependencies({
+        finish: async () =>
+          ok({ status: "accepted", deployment_id: DEPLOYMENT_ID, state: "finished" } as const, 202),
+      });
+      expect(await runMain(toolkit, deps)).toEqual({});
+      expect(calls.map((call) => call.method)).toEqual(["finish"]);
+      expect(record.log).toContain(
+        `SeqPulse: The pipeline result is ${result === "cancelled" ? "cancelled" : "failed"}, so the action did not wait for a verdict (it only gates successful deploys).`,
+      );
+      expect(record.outputs.verdict).toBeUndefined();
+    }
   });
 
   it("passes a warning verdict with a warning annotation, unless fail-on is warning", async () => {
@@ -272,6 +335,7 @@ describe("main step, mode: finish", () => {
     for (const failOnError of ["false", "true"]) {
       const { toolkit, record } = toolkitFixture({
         ...finishInputs,
+        result: "success",
         "wait-for-verdict": "true",
         "verdict-timeout-seconds": "60",
         "fail-on-error": failOnError,

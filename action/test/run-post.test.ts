@@ -1,4 +1,4 @@
-import { SeqPulseUnavailableError } from "@seqpulse/client";
+import { SeqPulseApiError, SeqPulseUnavailableError } from "@seqpulse/client";
 import { analyzedRollback, deploymentDetail, rollbackVerdict } from "@seqpulse/client/testing";
 import type { PipelineResult } from "@seqpulse/types";
 import { describe, expect, it } from "vitest";
@@ -22,10 +22,19 @@ const TRIGGER_STATE = {
   branch: "main",
   "commit-sha": "0123456789abcdef0123456789abcdef01234567",
   mode: "trigger",
+  "auto-finish": "true",
 } as const;
 
 const accepted = async () =>
   ok({ status: "accepted", deployment_id: DEPLOYMENT_ID, state: "finished" } as const, 202);
+
+/** The finish call found the deployment already finished or analyzed, on the first attempt or a later one. */
+const ignored =
+  (state: "finished" | "analyzed", attempts = 1) =>
+  async () => ({ ...ok({ status: "ignored", deployment_id: DEPLOYMENT_ID, state } as const), attempts });
+
+const rollbackGate = async () =>
+  ({ outcome: "verdict", deployment: analyzedRollback(), verdict: rollbackVerdict(), polls: 4 }) as const;
 
 function post(
   inputs: Partial<Record<InputName, string>>,
@@ -91,7 +100,7 @@ describe("post step", () => {
     const outcome = await run();
     expect(calls.map((call) => call.method)).toEqual(["finish", "waitForVerdict"]);
     expect(outcome.failure).toContain("SeqPulse verdict for deployment #12: rollback_recommended");
-    expect(outcome.failure).toContain(`Details: https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}`);
+    expect(outcome.failure).toContain(`API: GET https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}`);
     expect(record.groups).toEqual([
       "SeqPulse: finish deployment #12",
       "SeqPulse: wait for the verdict on deployment #12",
@@ -108,7 +117,7 @@ describe("post step", () => {
     expect(await run()).toEqual({});
     expect(calls.map((call) => call.method)).toEqual(["finish", "getDeployment"]);
     expect(record.summaries[0]).toContain(
-      "The job's result is failed, so the action did not wait for a verdict.",
+      "The pipeline result is failed, so the action did not wait for a verdict (it only gates successful deploys).",
     );
   });
 
@@ -144,25 +153,102 @@ describe("post step", () => {
     expect(strict.record.summaries).toHaveLength(1);
   });
 
-  it("leaves the verdict and the summary to an explicit finish step that already ran", async () => {
-    const { run, record, calls } = post(
-      { "wait-for-verdict": "true" },
-      {
-        finish: async () =>
-          ok({ status: "ignored", deployment_id: DEPLOYMENT_ID, state: "analyzed" } as const),
-      },
-    );
-    expect(await run()).toEqual({});
-    expect(calls.map((call) => call.method)).toEqual(["finish"]);
-    expect(record.log).toContain("Deployment #12 is already analyzed: an explicit finish step finished it.");
+  describe("when the deployment is already finished or analyzed", () => {
+    it("after a lost answer (ignored on a retry), still gates and writes the summary", async () => {
+      const { run, record, calls } = post(
+        { "wait-for-verdict": "true" },
+        { finish: ignored("finished", 2), waitForVerdict: rollbackGate },
+      );
+      const outcome = await run();
+      expect(calls.map((call) => call.method)).toEqual(["finish", "waitForVerdict"]);
+      expect(outcome.failure).toContain("SeqPulse verdict for deployment #12: rollback_recommended");
+      expect(record.log).toContain(
+        "Deployment #12 is already finished: this step's earlier attempt most likely finished it, and its answer was lost.",
+      );
+      expect(record.summaries).toHaveLength(1);
+      expect(record.summaries[0]).toContain("## SeqPulse · deployment #12 · 🛑 rollback recommended");
+    });
+
+    it("after a lost answer without wait-for-verdict, still writes the summary", async () => {
+      const { run, record, calls } = post(
+        {},
+        { finish: ignored("finished", 3), getDeployment: async () => ok(deploymentDetail()) },
+      );
+      expect(await run()).toEqual({});
+      expect(calls.map((call) => call.method)).toEqual(["finish", "getDeployment"]);
+      expect(record.summaries).toHaveLength(1);
+      expect(record.summaries[0]).toContain("## SeqPulse · deployment #12 · ⏳ analysis pending");
+    });
+
+    it("gates when wait-for-verdict is on, whoever finished it, and writes the summary", async () => {
+      const { run, record, calls } = post(
+        { "wait-for-verdict": "true" },
+        { finish: ignored("analyzed"), waitForVerdict: rollbackGate },
+      );
+      expect((await run()).failure).toContain("The job fails because fail-on is rollback_recommended.");
+      expect(calls.map((call) => call.method)).toEqual(["finish", "waitForVerdict"]);
+      expect(record.summaries).toHaveLength(1);
+    });
+
+    it("without a gate to run, leaves the summary to the mode: finish step that finished it", async () => {
+      for (const inputs of [{}, { "wait-for-verdict": "true", "job-status": "failure" }]) {
+        const { run, record, calls } = post(inputs, { finish: ignored("analyzed") });
+        expect(await run()).toEqual({});
+        expect(calls.map((call) => call.method)).toEqual(["finish"]);
+        expect(record.log).toContain(
+          "SeqPulse: deployment #12 was already analyzed when the job ended (finished by a mode: finish step, whose post step writes the job summary, or by another job), so this step leaves it there.",
+        );
+        expect(record.summaries).toEqual([]);
+      }
+    });
+  });
+
+  it("leaves the deployment running with auto-finish: false, reading no input", async () => {
+    const { toolkit, record } = toolkitFixture({}, { ...TRIGGER_STATE, "auto-finish": "false" });
+    const { deps, calls } = fakeDependencies({});
+    expect(await runStep(() => runPost(toolkit, deps))).toEqual({});
+    expect(calls).toEqual([]);
+    expect(record.log[0]).toContain("auto-finish is false");
     expect(record.summaries).toEqual([]);
   });
 
-  it("leaves the deployment running with auto-finish: false", async () => {
-    const { run, record, calls } = post({ "auto-finish": "false" }, {});
+  it("finishes whatever the inputs it does not need say: those come from the main step's state", async () => {
+    const { run, record, calls, options } = post(
+      {
+        "api-url": "not a url",
+        env: "prod env",
+        mode: "start",
+        "commit-sha": "HEAD",
+        "auto-finish": "maybe",
+        "idempotency-key": "é",
+      },
+      { finish: accepted, getDeployment: async () => ok(deploymentDetail()) },
+    );
     expect(await run()).toEqual({});
+    expect(calls.map((call) => call.method)).toEqual(["finish", "getDeployment"]);
+    expect(options[0]?.apiUrl).toBe("https://seqpulse.example.com");
+    expect(record.summaries).toHaveLength(1);
+  });
+
+  it("finishes first, then fails without gating, when a gate input cannot be read", async () => {
+    const { run, record, calls } = post(
+      { "wait-for-verdict": "true", "fail-on": "sometimes" },
+      { finish: accepted, getDeployment: async () => ok(deploymentDetail()) },
+    );
+    const outcome = await run();
+    expect(calls.map((call) => call.method)).toEqual(["finish", "getDeployment"]);
+    expect(outcome.failure).toBe(
+      'SeqPulse: invalid input:\n  - fail-on "sometimes" must be one of: warning, rollback_recommended',
+    );
+    expect(record.summaries).toHaveLength(1);
+  });
+
+  it("refuses an unusable API key without printing it", async () => {
+    const { run, calls } = post({ "api-key": `${API_KEY}\nmore` }, {});
+    const outcome = await run();
+    expect(outcome.failure).toContain("api-key contains characters an API key cannot have");
+    expect(outcome.failure).not.toContain(API_KEY);
     expect(calls).toEqual([]);
-    expect(record.log[0]).toContain("auto-finish is false");
   });
 
   it("warns when SeqPulse cannot be reached, and still writes what it knows", async () => {
@@ -182,11 +268,48 @@ describe("post step", () => {
     const lenient = post({}, handlers);
     expect(await lenient.run()).toEqual({});
     expect(lenient.record.warnings[0]).toContain("could not be reached to finish the deployment");
-    expect(lenient.record.summaries[0]).toContain("SeqPulse could not be reached to finish this deployment");
+    expect(lenient.record.summaries[0]).toContain(
+      "⚠️ SeqPulse could not be reached to finish this deployment, so it may still be running",
+    );
     expect(lenient.record.summaries[0]).toContain("| Environment | `production` |");
 
     const strict = post({ "fail-on-error": "true" }, handlers);
     expect((await strict.run()).failure).toContain("could not be reached to finish the deployment");
+  });
+
+  it("says in the summary what happened when SeqPulse refused the finish or kept failing", async () => {
+    const refused = post(
+      {},
+      {
+        finish: async () => {
+          throw new SeqPulseApiError(
+            "SeqPulse refused to finish the deployment (404 not_found): deployment not found.",
+            404,
+            "not_found",
+            "deployment not found",
+            undefined,
+            "POST",
+            "/deployments/finish",
+          );
+        },
+      },
+    );
+    expect(await refused.run()).toEqual({});
+    expect(refused.record.summaries[0]).toContain(
+      "⚠️ SeqPulse refused to finish this deployment (404 not_found); see the step log.",
+    );
+    expect(refused.record.summaries[0]).not.toContain("could not be reached");
+
+    const overloaded = post(
+      {},
+      {
+        finish: async () => {
+          throw new SeqPulseUnavailableError("…503…", 5, 503, undefined, "POST", "/deployments/finish");
+        },
+      },
+    );
+    await overloaded.run();
+    expect(overloaded.record.summaries[0]).toContain("⚠️ SeqPulse kept answering 503 to the finish call");
   });
 
   it("only warns when the job summary cannot be written", async () => {
@@ -213,7 +336,6 @@ describe("post step", () => {
         "deployment-id": DEPLOYMENT_ID,
         "api-url": "https://seqpulse.example.com",
         mode: "finish",
-        "verdict-checked": "true",
       },
     );
     expect(await run()).toEqual({});
@@ -221,9 +343,19 @@ describe("post step", () => {
     expect(record.summaries[0]).toContain("## SeqPulse · deployment #12 · 🛑 rollback recommended");
   });
 
-  it("fails clearly on a job-status that is not one", async () => {
-    const { run, calls } = post({ "job-status": "done" }, {});
-    expect((await run()).failure).toContain('job-status "done" is not a job status');
-    expect(calls).toEqual([]);
+  it("finishes as failed, with a warning, on a job-status that is not one", async () => {
+    const { run, record, calls } = post(
+      { "job-status": "done", "wait-for-verdict": "true" },
+      { finish: accepted, getDeployment: async () => ok(deploymentDetail({ pipeline_result: "failed" })) },
+    );
+    expect(await run()).toEqual({});
+    expect(calls[0]).toEqual({
+      method: "finish",
+      args: [{ deployment_id: DEPLOYMENT_ID, result: "failed" }],
+    });
+    expect(record.warnings).toEqual([
+      `SeqPulse: job-status "done" is not a job status (success, failure or cancelled), so deployment #12 is finished as failed; leave job-status unset so it defaults to \${{ job.status }}.`,
+    ]);
+    expect(record.summaries).toHaveLength(1);
   });
 });

@@ -1,6 +1,20 @@
-import { analyzedRollback, DEPLOYMENT_ID, deploymentDetail, sample } from "@seqpulse/client/testing";
+import {
+  analyzedRollback,
+  DEPLOYMENT_ID,
+  deploymentDetail,
+  rollbackVerdict,
+  sample,
+} from "@seqpulse/client/testing";
+import type { DeploymentDetail, VerdictReason } from "@seqpulse/types";
 import { describe, expect, it } from "vitest";
-import { formatValue, median, renderSummary } from "../src/summary.js";
+import {
+  chartSamples,
+  formatValue,
+  MAX_CHART_POINTS,
+  MAX_SUMMARY_BYTES,
+  median,
+  renderSummary,
+} from "../src/summary.js";
 
 describe("job summary", () => {
   it("shows the deployment, the verdict, a metrics table of medians with the rule that fired, and charts", () => {
@@ -12,9 +26,10 @@ describe("job summary", () => {
     });
     const lines = markdown.split("\n");
     expect(lines[0]).toBe("## SeqPulse · deployment #12 · 🛑 rollback recommended");
-    expect(lines).toContain(
-      `| Deployment | [#12](https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}) |`,
-    );
+    // The API's address is shown as such, not as a link a browser could not open without the key.
+    expect(lines).toContain("| Deployment | #12 |");
+    expect(lines).toContain(`| API | \`GET https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}\` |`);
+    expect(markdown).not.toContain("](");
     expect(lines).toContain("| Environment | `production` |");
     expect(lines).toContain("| Branch | `main` |");
     expect(lines).toContain("| Commit | `0123456789ab` |");
@@ -57,7 +72,8 @@ describe("job summary", () => {
       note: "⚠️ SeqPulse could not be reached.",
     });
     expect(markdown).toContain("## SeqPulse · deployment #7 · status unknown");
-    expect(markdown).toContain(`[#7](https://seqpulse.example.com/deployments/${DEPLOYMENT_ID})`);
+    expect(markdown).toContain("| Deployment | #7 |");
+    expect(markdown).toContain(`| API | \`GET https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}\` |`);
     expect(markdown).toContain("| Branch | `feat\\|x` |");
     expect(markdown).toContain("| Pipeline result | failed |");
     expect(markdown).toContain("| Verdict | none yet |");
@@ -80,6 +96,120 @@ describe("job summary", () => {
     // One sample is no chart.
     expect(markdown).not.toContain("mermaid");
     expect(markdown).toContain("| Latency p95 | 120 ms | — | — | — |");
+  });
+
+  it("shows the id when the number is not known", () => {
+    const markdown = renderSummary({
+      apiUrl: "https://seqpulse.example.com",
+      deploymentId: DEPLOYMENT_ID,
+      deployment: undefined,
+      known: {},
+    });
+    expect(markdown).toContain(`| Deployment | \`${DEPLOYMENT_ID}\` |`);
+  });
+
+  it(`charts at most ${MAX_CHART_POINTS} points, each phase keeping its share`, () => {
+    const long = {
+      ...analyzedRollback(),
+      samples: [
+        ...Array.from({ length: 3 }, (_, index) => sample("baseline", index + 1)),
+        ...Array.from({ length: 2000 }, (_, index) => sample("post", index + 1, { error_rate: 0.2 })),
+      ],
+    };
+    const markdown = renderSummary({
+      apiUrl: "https://seqpulse.example.com",
+      deploymentId: DEPLOYMENT_ID,
+      deployment: long,
+      known: {},
+    });
+    const axis = /x-axis \[(.*)\]/.exec(markdown)?.[1]?.split(", ") ?? [];
+    expect(axis).toHaveLength(MAX_CHART_POINTS);
+    // The short baseline stays whole; the post phase is thinned out evenly, its ends kept.
+    expect(axis.slice(0, 4)).toEqual(["B1", "B2", "B3", "P1"]);
+    expect(axis.at(-1)).toBe("P2000");
+    for (const line of markdown.split("\n").filter((text) => text.startsWith("  line ["))) {
+      expect(line.split(",")).toHaveLength(MAX_CHART_POINTS);
+    }
+    expect(markdown).toContain(
+      `(B = baseline, P = post; ${MAX_CHART_POINTS} of 2003 samples, evenly spaced)`,
+    );
+    // The medians still use every sample.
+    expect(markdown).toContain("Median of the samples in each phase (3 baseline, 2000 post).");
+
+    const even = chartSamples([
+      ...Array.from({ length: 500 }, (_, index) => sample("baseline", index + 1)),
+      ...Array.from({ length: 500 }, (_, index) => sample("post", index + 1)),
+    ]);
+    expect(even.filter((entry) => entry.phase === "baseline")).toHaveLength(50);
+    expect(even.filter((entry) => entry.phase === "post")).toHaveLength(50);
+    const fewPost = chartSamples([
+      ...Array.from({ length: 1000 }, (_, index) => sample("baseline", index + 1)),
+      ...Array.from({ length: 4 }, (_, index) => sample("post", index + 1)),
+    ]);
+    expect(fewPost).toHaveLength(MAX_CHART_POINTS);
+    expect(fewPost.filter((entry) => entry.phase === "post")).toHaveLength(4);
+  });
+
+  it("stays well under GitHub's 1 MiB, cutting long lists and saying so", () => {
+    const reason = (metric: VerdictReason["metric"], index: number): VerdictReason => ({
+      ...(rollbackVerdict().reasons[0] as VerdictReason),
+      metric,
+      message: `finding ${index} ${"x".repeat(5_000)}`,
+    });
+    const verdict = {
+      ...rollbackVerdict(),
+      summary: "s".repeat(100_000),
+      reasons: [
+        ...Array.from({ length: 300 }, (_, index) => reason("error_rate", index)),
+        ...Array.from({ length: 300 }, (_, index) => reason(null, index)),
+      ],
+      data_quality: { score: 0.5, issues: Array.from({ length: 500 }, () => "i".repeat(10_000)) },
+    };
+    const huge: DeploymentDetail = {
+      ...analyzedRollback(),
+      state_reason: "r".repeat(100_000),
+      verdict,
+    };
+    const markdown = renderSummary({
+      apiUrl: "https://seqpulse.example.com",
+      deploymentId: DEPLOYMENT_ID,
+      deployment: huge,
+      known: {},
+    });
+    expect(Buffer.byteLength(markdown)).toBeLessThan(MAX_SUMMARY_BYTES);
+    expect(MAX_SUMMARY_BYTES).toBeLessThanOrEqual(256 * 1024);
+    expect(markdown).toContain("… and 295 more");
+    expect(markdown).toContain("- … and 280 more");
+    expect(markdown).toContain("; … and 490 more");
+    // Each cell is cut short too.
+    expect(markdown).not.toContain("x".repeat(600));
+  });
+
+  it("cuts a summary that is still too long at a table row, never inside a chart, with a note", () => {
+    const input = {
+      apiUrl: "https://seqpulse.example.com",
+      deploymentId: DEPLOYMENT_ID,
+      deployment: analyzedRollback(),
+      known: {},
+    };
+    const whole = renderSummary(input);
+    const tableEnd = whole.indexOf("| Latency p95 |");
+    // A budget (closing note's room included) that ends inside the metrics table.
+    const cut = renderSummary({ ...input, maxBytes: Buffer.byteLength(whole.slice(0, tableEnd)) + 4096 });
+    expect(Buffer.byteLength(cut)).toBeLessThan(Buffer.byteLength(whole.slice(0, tableEnd)) + 4096);
+    expect(cut).toContain("| Requests/s |");
+    expect(cut).not.toContain("| Latency p95 |");
+    expect(cut).not.toContain("mermaid");
+    expect(cut.trimEnd().split("\n").at(-1)).toBe(
+      `_The summary was cut here to stay under GitHub's size limit for job summaries; \`GET https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}\` (SeqPulse API, needs the API key) returns the whole deployment._`,
+    );
+
+    // A budget ending inside the chart leaves the chart out whole: no open code fence.
+    const chartCut = renderSummary({ ...input, maxBytes: Buffer.byteLength(whole) + 4096 - 50 });
+    expect(chartCut).toContain("| Memory |");
+    expect(chartCut.split("```")).toHaveLength(1);
+    expect(chartCut).toContain("The summary was cut here");
+    expect(whole).not.toContain("The summary was cut here");
   });
 
   it("takes the median of an even count as the mean of the middle two", () => {

@@ -63,7 +63,9 @@ describe("GitHub Action bundle against a real API", () => {
       "http-status": "201",
     });
     const deploymentId = first.outputs["deployment-id"];
-    expect(first.log).toContain(`Deployment #1 created: ${api.baseUrl}/deployments/${deploymentId}`);
+    expect(first.log).toContain(
+      `Deployment #1 created (API: GET ${api.baseUrl}/deployments/${deploymentId})`,
+    );
     expect(first.log).toContain("[group] SeqPulse: trigger a deployment in production");
 
     const again = await runStep(bundle, "main", { inputs: inputsFor(project), env });
@@ -130,10 +132,11 @@ describe("GitHub Action bundle against a real API", () => {
     const [row] = await deploymentsOf(project);
     expect(row).toMatchObject({ env: "staging", state: "finished", pipeline_result: result });
 
-    // The job summary: number and link, env, branch, commit, result.
+    // The job summary: number and API address, env, branch, commit, result.
     const deploymentId = main.outputs["deployment-id"];
     expect(post.summary).toContain("## SeqPulse · deployment #1 · ⏳ analysis pending");
-    expect(post.summary).toContain(`| Deployment | [#1](${api.baseUrl}/deployments/${deploymentId}) |`);
+    expect(post.summary).toContain("| Deployment | #1 |");
+    expect(post.summary).toContain(`| API | \`GET ${api.baseUrl}/deployments/${deploymentId}\` |`);
     expect(post.summary).toContain("| Environment | `staging` |");
     expect(post.summary).toContain("| Branch | `main` |");
     expect(post.summary).toContain("| Commit | `0123456789ab` |");
@@ -197,6 +200,90 @@ describe("GitHub Action bundle against a real API", () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it("a lost answer to the post step's finish: the retry is ignored, yet the gate and the summary run", async () => {
+    const project = await api.createProject();
+    const proxy = await startFlakyProxy(api.baseUrl);
+    const env = { ...githubEnv(uniqueRunId()), ...FAST_RETRIES };
+    // The test API has no workers, so no verdict comes: the gate ends with its timeout warning.
+    const inputs = inputsFor(project, {
+      "api-url": proxy.url,
+      "wait-for-verdict": "true",
+      "verdict-timeout-seconds": "1",
+    });
+    try {
+      const main = await runStep(bundle, "main", { inputs, env });
+      expect(main.exitCode, main.stdout).toBe(0);
+
+      // The finish reaches the server, its answer is lost; the retry finds the deployment finished.
+      proxy.dropAnswers = 1;
+      const post = await runStep(bundle, "post", {
+        inputs: { ...inputs, "job-status": "success" },
+        env,
+        state: main.state,
+      });
+      expect(post.exitCode, post.stdout).toBe(0);
+      expect(post.log).toMatch(/POST \/deployments\/finish failed \(.+\); retrying/);
+      expect(post.log).toContain(
+        "Deployment #1 is already finished: this step's earlier attempt most likely finished it, and its answer was lost.",
+      );
+      expect(post.log).toContain("[group] SeqPulse: wait for the verdict on deployment #1");
+      expect(post.warnings).toHaveLength(1);
+      expect(post.warnings[0]).toContain("no verdict for deployment #1 after 1 s (state: finished)");
+      expect(post.summary).toContain("## SeqPulse · deployment #1 · ⏳ analysis pending");
+      expect(post.summary).toContain("| Pipeline result | success |");
+      const [row] = await deploymentsOf(project);
+      expect(row).toMatchObject({ state: "finished", pipeline_result: "success" });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("an API key with a line break fails the step before any call, and the key is never printed", async () => {
+    const project = await api.createProject();
+    const key = `${project.api_key}\r\nX-Injected: yes`;
+    const env = { ...githubEnv(uniqueRunId()), ...FAST_RETRIES };
+    const main = await runStep(bundle, "main", { inputs: inputsFor(project, { "api-key": key }), env });
+    expect(main.exitCode).toBe(1);
+    expect(main.errors).toHaveLength(1);
+    expect(main.errors[0]).toContain("api-key contains characters an API key cannot have");
+    expect(main.masks).toEqual([key]);
+    const printed = `${main.stdout.replace(/^::add-mask::.*$/m, "")}\n${main.stderr}`;
+    expect(printed).not.toContain(project.api_key);
+    expect(printed).not.toContain("X-Injected");
+    expect(await deploymentsOf(project)).toEqual([]);
+  });
+
+  it("an api-url with credentials is refused without echoing them", async () => {
+    const run = await runStep(bundle, "main", {
+      inputs: { "api-key": "sp_unused_key_0123456789", "api-url": "https://ci:hunter2@seqpulse.example.com" },
+      env: githubEnv(uniqueRunId()),
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toContain(
+      'api-url "https://***@seqpulse.example.com" must not contain a user name or password',
+    );
+    expect(run.stdout).not.toContain("hunter2");
+  });
+
+  it("the post step finishes even when an input it does not need went bad; an odd job-status means failed", async () => {
+    const project = await api.createProject();
+    const env = { ...githubEnv(uniqueRunId()), ...FAST_RETRIES };
+    const main = await runStep(bundle, "main", { inputs: inputsFor(project), env });
+    expect(main.exitCode, main.stdout).toBe(0);
+    const post = await runStep(bundle, "post", {
+      inputs: { ...inputsFor(project), env: "not an env", mode: "sometimes", "job-status": "skipped" },
+      env,
+      state: main.state,
+    });
+    expect(post.exitCode, post.stdout).toBe(0);
+    expect(post.warnings).toEqual([
+      `SeqPulse: job-status "skipped" is not a job status (success, failure or cancelled), so deployment #1 is finished as failed; leave job-status unset so it defaults to \${{ job.status }}.`,
+    ]);
+    expect(post.summary).toContain("| Pipeline result | failed |");
+    const [row] = await deploymentsOf(project);
+    expect(row).toMatchObject({ state: "finished", pipeline_result: "failed" });
   });
 
   it("SeqPulse down: a warning annotation and exit 0; with fail-on-error, exit 1", async () => {
@@ -276,6 +363,39 @@ describe("GitHub Action bundle against a real API", () => {
     expect(triggerPost.log).toContain("auto-finish is false");
     const [row] = await deploymentsOf(project);
     expect(row).toMatchObject({ state: "finished", pipeline_result: "success" });
+  });
+
+  it("explicit finish with auto-finish kept on (the README's safety net): the summary still comes once", async () => {
+    const project = await api.createProject();
+    const env = { ...githubEnv(uniqueRunId()), ...FAST_RETRIES };
+    const triggerStep = await runStep(bundle, "main", { inputs: inputsFor(project), env });
+    expect(triggerStep.exitCode, triggerStep.stdout).toBe(0);
+    const finishInputs = inputsFor(project, {
+      mode: "finish",
+      "deployment-id": triggerStep.outputs["deployment-id"] ?? "",
+      result: "success",
+    });
+    const finishStep = await runStep(bundle, "main", { inputs: finishInputs, env });
+    expect(finishStep.exitCode, finishStep.stdout).toBe(0);
+
+    // Post steps run in reverse order at the end of the job.
+    const finishPost = await runStep(bundle, "post", {
+      inputs: { ...finishInputs, "job-status": "success" },
+      env,
+      state: finishStep.state,
+    });
+    const triggerPost = await runStep(bundle, "post", {
+      inputs: { ...inputsFor(project), "job-status": "success" },
+      env,
+      state: triggerStep.state,
+    });
+    expect(finishPost.summary).toContain("## SeqPulse · deployment #1 ·");
+    expect(triggerPost.exitCode, triggerPost.stdout).toBe(0);
+    expect(triggerPost.summary).toBe("");
+    expect(triggerPost.log).toContain(
+      "SeqPulse: deployment #1 was already finished when the job ended (finished by a mode: finish step, whose post step writes the job summary, or by another job), so this step leaves it there.",
+    );
+    expect(triggerPost.warnings).toEqual([]);
   });
 
   it("a missing GITHUB_STEP_SUMMARY only warns", async () => {

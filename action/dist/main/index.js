@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7456);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7411);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7456:
+/***/ 7411:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28708,11 +28708,11 @@ var HttpCodes;
     HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
     HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
 })(HttpCodes || (HttpCodes = {}));
-var Headers;
+var lib_Headers;
 (function (Headers) {
     Headers["Accept"] = "accept";
     Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
+})(lib_Headers || (lib_Headers = {}));
 var MediaTypes;
 (function (MediaTypes) {
     MediaTypes["ApplicationJson"] = "application/json";
@@ -28867,7 +28867,7 @@ class lib_HttpClient {
      */
     getJson(requestUrl_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
             const res = yield this.get(requestUrl, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
         });
@@ -28875,8 +28875,8 @@ class lib_HttpClient {
     postJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.post(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -28885,8 +28885,8 @@ class lib_HttpClient {
     putJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.put(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -28895,8 +28895,8 @@ class lib_HttpClient {
     patchJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.patch(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -29163,7 +29163,7 @@ class lib_HttpClient {
     _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[lib_Headers.ContentType];
             if (headerValue) {
                 if (typeof headerValue === 'number') {
                     clientHeader = String(headerValue);
@@ -29176,7 +29176,7 @@ class lib_HttpClient {
                 }
             }
         }
-        const additionalValue = additionalHeaders[Headers.ContentType];
+        const additionalValue = additionalHeaders[lib_Headers.ContentType];
         // Return the first non-undefined value, converting numbers or arrays to strings if necessary
         if (additionalValue !== undefined) {
             if (typeof additionalValue === 'number') {
@@ -41239,11 +41239,12 @@ class SeqPulseError extends Error {
     name = "SeqPulseError";
 }
 /**
- * SeqPulse answered with an error that retrying will not fix (4xx other than 408/429).
+ * SeqPulse answered with an error that retrying will not fix: a 4xx other than 408/429, or a 5xx other
+ * than 500/502/503/504 (501 Not Implemented, 505…).
  * `code` is the problem's `code` (e.g. `env_not_allowed`), or `http_<status>` when the body was not a
  * SeqPulse problem (a proxy's error page, a wrong api URL).
  */
-class SeqPulseApiError extends SeqPulseError {
+class errors_SeqPulseApiError extends SeqPulseError {
     status;
     code;
     detail;
@@ -41262,10 +41263,11 @@ class SeqPulseApiError extends SeqPulseError {
     }
 }
 /**
- * SeqPulse could not be reached, timed out, or kept answering 408/429/5xx until the retries ran out.
+ * SeqPulse could not be reached, timed out, or kept answering 408/429/500/502/503/504 until the retries
+ * ran out.
  * `status` is the last HTTP status seen, undefined when no response came at all.
  */
-class SeqPulseUnavailableError extends SeqPulseError {
+class errors_SeqPulseUnavailableError extends SeqPulseError {
     attempts;
     status;
     problem;
@@ -41282,7 +41284,7 @@ class SeqPulseUnavailableError extends SeqPulseError {
     }
 }
 /** A 2xx answer that is not what the SeqPulse API sends: usually an api URL pointing at something else. */
-class SeqPulseResponseError extends SeqPulseError {
+class errors_SeqPulseResponseError extends SeqPulseError {
     status;
     method;
     path;
@@ -41302,9 +41304,13 @@ const DEFAULT_RETRY_POLICY = {
     maxDelayMs: 10_000,
     maxRetryAfterMs: 30_000,
 };
-/** Statuses worth another try: the server may answer differently in a moment. */
+/**
+ * Statuses worth another try: the server (or a proxy in front of it) may answer differently in a moment.
+ * Other 5xx (501 Not Implemented, 505, 507, 508…) say something retrying will not change.
+ */
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 function isRetryableStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
+    return RETRYABLE_STATUSES.has(status);
 }
 /**
  * Full-jitter exponential backoff: a uniform delay in [0, min(maxDelay, base × 2^(retry−1))).
@@ -41331,11 +41337,16 @@ function parseRetryAfter(header, now) {
         return undefined;
     return Math.max(0, date - now);
 }
-/** The delay before retry number `retry`: the server's `Retry-After` when given (capped), else backoff. */
+/**
+ * The delay before retry number `retry`: the backoff, or the server's `Retry-After` (capped at
+ * `maxRetryAfterMs`) when that is longer. `Retry-After: 0` or a date in the past therefore never makes
+ * the client retry at once.
+ */
 function retryDelay(retry, retryAfterMs, policy, random) {
-    if (retryAfterMs !== undefined)
-        return Math.min(retryAfterMs, policy.maxRetryAfterMs);
-    return backoffDelay(retry, policy, random);
+    const backoff = backoffDelay(retry, policy, random);
+    if (retryAfterMs === undefined)
+        return backoff;
+    return Math.max(backoff, Math.min(retryAfterMs, policy.maxRetryAfterMs));
 }
 
 ;// CONCATENATED MODULE: ../packages/client/src/client.ts
@@ -41344,15 +41355,30 @@ function retryDelay(retry, retryAfterMs, policy, random) {
 
 
 const CLIENT_VERSION = "0.1.0";
+/**
+ * What an API key may contain: printable ASCII without spaces. Anything else (a line break pasted into
+ * the secret, a non-breaking space…) cannot be sent in an `Authorization` header.
+ */
+const API_KEY_PATTERN = /^[\x21-\x7e]+$/;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_POLL_INTERVAL_MS = 5_000;
 const LooseProblem = ProblemDetails.loose();
 function createSeqPulseClient(options) {
     const apiUrl = normalizeApiUrl(options.apiUrl);
-    if (!options.apiKey || options.apiKey.trim() === "") {
+    const apiKey = (options.apiKey ?? "").trim();
+    if (apiKey === "") {
         throw new TypeError("SeqPulse client: apiKey is empty; pass the project's API key");
     }
-    const apiKey = options.apiKey.trim();
+    if (!API_KEY_PATTERN.test(apiKey)) {
+        // Never echo the key: it is a secret, and this message may end up in a CI log.
+        throw new TypeError("SeqPulse client: apiKey contains characters an API key cannot have (a space, a line break or another non-printable or non-ASCII character); check that the secret holds the key alone, on one line");
+    }
+    /**
+     * Takes the key, and any bearer token, out of text bound for messages: defensive, as no message is
+     * built from the key, but a runtime error quoting a header would be. Placeholders such as
+     * `Bearer <key>` in the server's own messages stay.
+     */
+    const redact = (text) => text.replaceAll(apiKey, "[redacted]").replaceAll(/Bearer\s+(?![<[])\S+/gi, "Bearer [redacted]");
     const policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry ?? {}) };
     if (!Number.isInteger(policy.attempts) || policy.attempts < 1) {
         throw new TypeError(`SeqPulse client: retry.attempts must be a whole number ≥ 1 (got ${policy.attempts})`);
@@ -41365,18 +41391,21 @@ function createSeqPulseClient(options) {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     async function request(spec) {
         const url = `${apiUrl}${spec.path}`;
-        const headers = {
+        // Built once, before the first attempt: a header value fetch would refuse fails here, at once,
+        // instead of looking like a network error on every attempt.
+        const headers = buildHeaders({
             accept: "application/json, application/problem+json",
             authorization: `Bearer ${apiKey}`,
             "user-agent": userAgent,
             ...spec.headers,
-        };
-        if (spec.body !== undefined)
-            headers["content-type"] = "application/json";
+            ...(spec.body !== undefined ? { "content-type": "application/json" } : {}),
+        });
         const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+        const attempts = spec.attempts ?? policy.attempts;
+        const requestTimeoutMs = spec.timeoutMs ?? timeoutMs;
         for (let attempt = 1;; attempt++) {
-            const outcome = await attemptOnce(url, spec.method, headers, body);
-            const last = attempt >= policy.attempts;
+            const outcome = await attemptOnce(url, spec.method, headers, body, requestTimeoutMs);
+            const last = attempt >= attempts;
             if (outcome.kind === "response") {
                 const { response, text } = outcome;
                 if (response.status >= 200 && response.status < 300) {
@@ -41392,40 +41421,42 @@ function createSeqPulseClient(options) {
                 if (!isRetryableStatus(response.status)) {
                     throw apiError(spec, response, text, problem);
                 }
-                const reason = describeStatus(response.status, problem, text);
+                const reason = redact(describeStatus(response.status, problem, text));
                 if (last) {
-                    throw new SeqPulseUnavailableError(`SeqPulse at ${apiUrl} could not ${spec.action}: ${reason} after ${attempt} attempt${plural(attempt)}`, attempt, response.status, problem, spec.method, spec.path);
+                    throw new errors_SeqPulseUnavailableError(redact(`SeqPulse at ${apiUrl} could not ${spec.action}: ${reason} after ${attempt} attempt${plural(attempt)}`), attempt, response.status, problem, spec.method, spec.path);
                 }
                 const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now());
-                await pause(spec, attempt, retryDelay(attempt, retryAfter, policy, random), response.status, reason);
+                await pause(spec, attempt, attempts, retryDelay(attempt, retryAfter, policy, random), response.status, reason);
                 continue;
             }
-            const reason = outcome.timedOut ? `no answer within ${timeoutMs} ms` : networkReason(outcome.error);
+            const reason = outcome.timedOut
+                ? `no answer within ${requestTimeoutMs} ms`
+                : redact(networkReason(outcome.error));
             if (last) {
-                throw new SeqPulseUnavailableError(`SeqPulse at ${apiUrl} could not be reached to ${spec.action}: ${reason} (${attempt} attempt${plural(attempt)})`, attempt, undefined, undefined, spec.method, spec.path, { cause: outcome.error });
+                throw new errors_SeqPulseUnavailableError(redact(`SeqPulse at ${apiUrl} could not be reached to ${spec.action}: ${reason} (${attempt} attempt${plural(attempt)})`), attempt, undefined, undefined, spec.method, spec.path, { cause: redactedCause(outcome.error) });
             }
-            await pause(spec, attempt, retryDelay(attempt, undefined, policy, random), undefined, reason);
+            await pause(spec, attempt, attempts, retryDelay(attempt, undefined, policy, random), undefined, reason);
         }
     }
-    async function pause(spec, attempt, delayMs, status, reason) {
+    async function pause(spec, attempt, attempts, delayMs, status, reason) {
         options.onRetry?.({
             method: spec.method,
             path: spec.path,
             attempt,
-            attempts: policy.attempts,
+            attempts,
             delayMs,
             status,
             reason,
         });
         await sleep(delayMs);
     }
-    async function attemptOnce(url, method, headers, body) {
+    async function attemptOnce(url, method, headers, body, attemptTimeoutMs) {
         const controller = new AbortController();
         let timedOut = false;
         const timer = setTimeout(() => {
             timedOut = true;
-            controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
+            controller.abort(new Error(`timed out after ${attemptTimeoutMs} ms`));
+        }, attemptTimeoutMs);
         try {
             const response = await fetchImpl(url, {
                 method,
@@ -41444,24 +41475,29 @@ function createSeqPulseClient(options) {
             clearTimeout(timer);
         }
     }
+    /** Drops a cause whose text would carry the key, keeping a redacted copy of its message. */
+    function redactedCause(error) {
+        const text = causeText(error);
+        return redact(text) === text ? error : new Error(redact(networkReason(error)));
+    }
     function parseSuccess(spec, status, text) {
         let json;
         try {
             json = JSON.parse(text);
         }
         catch {
-            throw new SeqPulseResponseError(`${apiUrl}${spec.path} answered ${status} with a body that is not JSON (${excerpt(text)}); is ${apiUrl} the SeqPulse API's base URL?`, status, spec.method, spec.path);
+            throw new errors_SeqPulseResponseError(redact(`${apiUrl}${spec.path} answered ${status} with a body that is not JSON (${excerpt(text)}); is ${apiUrl} the SeqPulse API's base URL?`), status, spec.method, spec.path);
         }
         const parsed = spec.schema.safeParse(json);
         if (!parsed.success) {
-            throw new SeqPulseResponseError(`${apiUrl}${spec.path} answered ${status} with JSON that is not a SeqPulse response (${parsed.error.message.replaceAll(/\s+/g, " ").slice(0, 300)}); is ${apiUrl} the SeqPulse API's base URL, and is the server up to date?`, status, spec.method, spec.path);
+            throw new errors_SeqPulseResponseError(redact(`${apiUrl}${spec.path} answered ${status} with JSON that is not a SeqPulse response (${parsed.error.message.replaceAll(/\s+/g, " ").slice(0, 300)}); is ${apiUrl} the SeqPulse API's base URL, and is the server up to date?`), status, spec.method, spec.path);
         }
         return parsed.data;
     }
     function apiError(spec, response, text, problem) {
         const status = response.status;
-        const code = problem?.code ?? `http_${status}`;
-        const detail = problem?.detail ?? excerpt(text);
+        const code = redact(problem?.code ?? `http_${status}`);
+        const detail = redact(problem?.detail ?? excerpt(text));
         const explanation = explainRejection({
             status,
             code,
@@ -41471,8 +41507,14 @@ function createSeqPulseClient(options) {
             path: spec.path,
             location: response.headers.get("location"),
         });
-        return new SeqPulseApiError(`SeqPulse refused to ${spec.action} (${status} ${code}): ${explanation}`, status, code, detail, problem, spec.method, spec.path);
+        return new errors_SeqPulseApiError(redact(`SeqPulse refused to ${spec.action} (${status} ${code}): ${explanation}`), status, code, detail, problem, spec.method, spec.path);
     }
+    const getDeploymentSpec = (id) => ({
+        method: "GET",
+        path: `/deployments/${encodeURIComponent(id)}`,
+        action: "read the deployment",
+        schema: DeploymentDetail,
+    });
     const client = {
         apiUrl,
         trigger(body, triggerOptions = {}) {
@@ -41496,24 +41538,34 @@ function createSeqPulseClient(options) {
             });
         },
         getDeployment(id) {
-            return request({
-                method: "GET",
-                path: `/deployments/${encodeURIComponent(id)}`,
-                action: "read the deployment",
-                schema: DeploymentDetail,
-            });
+            return request(getDeploymentSpec(id));
         },
         async waitForVerdict(id, waitOptions) {
             const pollIntervalMs = waitOptions.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
             const deadline = now() + waitOptions.timeoutMs;
             let polls = 0;
             let latest;
+            let pollError;
+            const timedOut = () => {
+                // An outage at the end does not hide what earlier polls saw.
+                if (pollError && !latest)
+                    throw pollError;
+                return { outcome: "timeout", deployment: latest, polls };
+            };
             for (;;) {
-                let pollError;
+                const remaining = deadline - now();
+                if (remaining <= 0)
+                    return timedOut();
                 try {
-                    const { data } = await client.getDeployment(id);
+                    // One attempt per poll, within the time left: the loop is the retry, and the deadline holds.
+                    const { data } = await request({
+                        ...getDeploymentSpec(id),
+                        attempts: 1,
+                        timeoutMs: Math.min(timeoutMs, remaining),
+                    });
                     polls++;
                     latest = data;
+                    pollError = undefined;
                     waitOptions.onPoll?.(data, polls);
                     if (data.verdict)
                         return { outcome: "verdict", deployment: data, verdict: data.verdict, polls };
@@ -41521,18 +41573,15 @@ function createSeqPulseClient(options) {
                         return { outcome: "abandoned", deployment: data, polls };
                 }
                 catch (error) {
-                    if (!(error instanceof SeqPulseUnavailableError))
+                    if (!(error instanceof errors_SeqPulseUnavailableError))
                         throw error;
                     polls++;
                     pollError = error;
                 }
-                const remaining = deadline - now();
-                if (remaining <= 0) {
-                    if (pollError)
-                        throw pollError;
-                    return { outcome: "timeout", deployment: latest, polls };
-                }
-                await sleep(Math.min(pollIntervalMs, remaining));
+                const left = deadline - now();
+                if (left <= 0)
+                    return timedOut();
+                await sleep(Math.min(pollIntervalMs, left));
             }
         },
     };
@@ -41545,15 +41594,39 @@ function normalizeApiUrl(raw) {
         url = new URL(value);
     }
     catch {
-        throw new TypeError(`SeqPulse client: apiUrl ${JSON.stringify(value)} is not a URL; use e.g. https://api.seqpulse.dev`);
+        throw new TypeError(`SeqPulse client: apiUrl ${JSON.stringify(redactUrl(value))} is not a URL; use e.g. https://api.seqpulse.dev`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
         throw new TypeError(`SeqPulse client: apiUrl must be http:// or https:// (got ${url.protocol}//)`);
+    }
+    if (url.username || url.password) {
+        throw new TypeError("SeqPulse client: apiUrl must not contain a user name or password; the API key is the credential");
     }
     if (url.search || url.hash) {
         throw new TypeError("SeqPulse client: apiUrl must not have a query string or fragment");
     }
     return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+/**
+ * A URL fit for a message: the query string and fragment become `?***` / `#***`, and user info (anything
+ * up to an `@`) becomes `***@`, as they may hold credentials. Plain text rules, so text that does not
+ * parse as a URL is redacted too.
+ */
+function redactUrl(raw) {
+    return raw.replace(/([?#]).*$/s, "$1***").replaceAll(/[^\s/?#@]+@/g, "***@");
+}
+/** Sets each header on its own, so a refused value names its header, never the value (it may be the key). */
+function buildHeaders(values) {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(values)) {
+        try {
+            headers.set(name, value);
+        }
+        catch {
+            throw new TypeError(`SeqPulse client: the ${name} header cannot be sent: its value has a line break or another character not allowed in HTTP headers`);
+        }
+    }
+    return headers;
 }
 function parseProblem(text) {
     try {
@@ -41601,6 +41674,22 @@ function explainRejection(rejection) {
             return detail;
     }
 }
+/** The messages of an error and its causes, to check them for secrets. */
+function causeText(error) {
+    const parts = [];
+    let current = error;
+    for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+        if (current instanceof Error) {
+            parts.push(current.message, current.stack ?? "");
+            current = current.cause;
+        }
+        else {
+            parts.push(String(current));
+            current = undefined;
+        }
+    }
+    return parts.join("\n");
+}
 function networkReason(error) {
     if (!(error instanceof Error))
         return String(error);
@@ -41641,7 +41730,6 @@ function coreToolkit() {
         getState: (name) => getState(name),
         info: (message) => info(message),
         warning: (message) => warning(message),
-        error: (message) => error(message),
         group: (name, run) => group(name, run),
         setSecret: (secret) => core_setSecret(secret),
         writeSummary: async (markdown) => {
@@ -41690,8 +41778,8 @@ const constants_STATE = {
     branch: "branch",
     commitSha: "commit-sha",
     mode: "mode",
-    /** "true" once the main step has checked the verdict (mode: finish with wait-for-verdict). */
-    verdictChecked: "verdict-checked",
+    /** mode: trigger only: "true" or "false", so the post step need not read auto-finish again. */
+    autoFinish: "auto-finish",
 };
 /** Defaults applied by the action itself; action.yml shows the same ones. */
 const DEFAULTS = {
@@ -41715,7 +41803,6 @@ const TUNING_ENV = {
     timeoutMs: "SEQPULSE_REQUEST_TIMEOUT_MS",
     pollIntervalMs: "SEQPULSE_POLL_INTERVAL_MS",
 };
-const ACTION_VERSION = "0.1.0";
 
 ;// CONCATENATED MODULE: ./src/github-context.ts
 function read(env, name) {
@@ -41773,36 +41860,32 @@ function cut(value, max) {
 
 
 
+
 /** A workflow mistake: always fails the step, whatever fail-on-error says. */
 class InputError extends Error {
     name = "InputError";
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// The API's own schemas, so the action accepts exactly what SeqPulse does.
+const DeploymentId = FinishRequest.shape.deployment_id;
+const CommitSha = TriggerRequest.shape.commit_sha;
 const MAX_VERDICT_TIMEOUT_SECONDS = 6 * 60 * 60;
 /** Reads and checks every input at once, so one run reports every mistake. */
 function readSettings(toolkit, context) {
     const problems = [];
     const input = (name) => toolkit.getInput(name).trim();
-    const apiKey = input(constants_INPUT.apiKey);
-    if (apiKey)
-        toolkit.setSecret(apiKey);
-    else
-        problems.push(`${constants_INPUT.apiKey} is required: pass the project's key from a secret, e.g. \`${constants_INPUT.apiKey}: \${{ secrets.SEQPULSE_API_KEY }}\` (secrets are empty in runs from forks and Dependabot)`);
-    const apiUrl = input(constants_INPUT.apiUrl) || DEFAULTS.apiUrl;
-    if (!HttpUrl.safeParse(apiUrl).success || /[?#]/.test(apiUrl)) {
-        problems.push(`${constants_INPUT.apiUrl} "${apiUrl}" must be an http:// or https:// base URL without query string`);
-    }
+    const apiKey = readApiKey(toolkit, problems);
+    const apiUrl = readApiUrl(input, problems);
     const env = input(constants_INPUT.env) || DEFAULTS.env;
     if (!EnvName.safeParse(env).success) {
         problems.push(`${constants_INPUT.env} "${env}" must be 1-50 letters, digits, '.', '_' or '-', starting with a letter or digit`);
     }
     const metricsEndpoint = input(constants_INPUT.metricsEndpoint) || undefined;
     if (metricsEndpoint !== undefined && !HttpUrl.safeParse(metricsEndpoint).success) {
-        problems.push(`${constants_INPUT.metricsEndpoint} "${metricsEndpoint}" must be an absolute http:// or https:// URL`);
+        problems.push(`${constants_INPUT.metricsEndpoint} "${redactUrl(metricsEndpoint)}" must be an absolute http:// or https:// URL`);
     }
     const branch = (input(constants_INPUT.branch) || context.refName)?.slice(0, 255);
     const commitSha = input(constants_INPUT.commitSha) || context.sha;
-    if (commitSha !== undefined && !/^[0-9a-fA-F]{4,64}$/.test(commitSha)) {
+    if (commitSha !== undefined && !CommitSha.safeParse(commitSha).success) {
         problems.push(`${constants_INPUT.commitSha} "${commitSha}" must be a hexadecimal commit hash`);
     }
     const idempotencyKey = input(constants_INPUT.idempotencyKey) || defaultIdempotencyKey(context);
@@ -41822,7 +41905,7 @@ function readSettings(toolkit, context) {
         if (!deploymentId) {
             problems.push(`${constants_INPUT.mode}: finish needs ${constants_INPUT.deploymentId}: pass the trigger step's output, e.g. \`${constants_INPUT.deploymentId}: \${{ steps.seqpulse.outputs.deployment-id }}\``);
         }
-        else if (!UUID.test(deploymentId)) {
+        else if (!DeploymentId.safeParse(deploymentId).success) {
             problems.push(`${constants_INPUT.deploymentId} "${deploymentId}" is not a deployment id (a UUID)`);
         }
         const rawResult = input(constants_INPUT.result);
@@ -41837,19 +41920,9 @@ function readSettings(toolkit, context) {
         }
     }
     const autoFinish = readBoolean(input(constants_INPUT.autoFinish), DEFAULTS.autoFinish, constants_INPUT.autoFinish, problems);
-    const waitForVerdict = readBoolean(input(constants_INPUT.waitForVerdict), DEFAULTS.waitForVerdict, constants_INPUT.waitForVerdict, problems);
-    const failOn = oneOf(input(constants_INPUT.failOn) || DEFAULTS.failOn, ["warning", "rollback_recommended"], constants_INPUT.failOn, problems);
-    const failOnError = readBoolean(input(constants_INPUT.failOnError), DEFAULTS.failOnError, constants_INPUT.failOnError, problems);
-    const rawTimeout = input(constants_INPUT.verdictTimeoutSeconds);
-    const verdictTimeoutSeconds = rawTimeout === "" ? DEFAULTS.verdictTimeoutSeconds : Number(rawTimeout);
-    if (!Number.isInteger(verdictTimeoutSeconds) ||
-        verdictTimeoutSeconds < 1 ||
-        verdictTimeoutSeconds > MAX_VERDICT_TIMEOUT_SECONDS) {
-        problems.push(`${constants_INPUT.verdictTimeoutSeconds} "${rawTimeout}" must be a whole number of seconds from 1 to ${MAX_VERDICT_TIMEOUT_SECONDS}`);
-    }
-    if (problems.length > 0) {
-        throw new InputError(`SeqPulse: invalid input${problems.length > 1 ? "s" : ""}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
-    }
+    const gate = readGateInputs(input, problems);
+    if (problems.length > 0)
+        throw inputError(problems);
     return {
         apiKey,
         apiUrl,
@@ -41862,23 +41935,73 @@ function readSettings(toolkit, context) {
         deploymentId,
         result,
         autoFinish,
-        waitForVerdict,
-        failOn: failOn,
-        verdictTimeoutSeconds,
-        failOnError,
+        ...gate,
     };
 }
 /**
+ * The post step's inputs: the key and the gate inputs, nothing else, so an input the post step does not
+ * need can never stop it from finishing the deployment. A key it cannot use throws: nothing can be done
+ * without one. (The main step checked every input already; they only differ here when an expression in
+ * them evaluates differently at the end of the job.)
+ */
+function readPostInputs(toolkit) {
+    const input = (name) => toolkit.getInput(name).trim();
+    const keyProblems = [];
+    const apiKey = readApiKey(toolkit, keyProblems);
+    if (keyProblems.length > 0)
+        throw inputError(keyProblems);
+    const gateProblems = [];
+    const gate = readGateInputs(input, gateProblems);
+    return { apiKey, gate, gateProblem: gateProblems.length > 0 ? inputError(gateProblems) : undefined };
+}
+/**
  * The pipeline result for the post step, from the hidden job-status input (`${{ job.status }}`,
- * evaluated again when the post step runs).
+ * evaluated again when the post step runs); undefined when it is not a job status.
  */
 function readJobResult(toolkit) {
     const raw = toolkit.getInput(INPUT.jobStatus).trim();
-    const result = parseResult(raw);
-    if (!result) {
-        throw new InputError(`SeqPulse: ${INPUT.jobStatus} "${raw}" is not a job status (success, failure or cancelled); leave the input unset so it defaults to \${{ job.status }}`);
+    return { raw, result: parseResult(raw) };
+}
+function inputError(problems) {
+    return new InputError(`SeqPulse: invalid input${problems.length > 1 ? "s" : ""}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+}
+/** The key, masked in the log before anything else; problems never quote it. */
+function readApiKey(toolkit, problems) {
+    const apiKey = toolkit.getInput(constants_INPUT.apiKey).trim();
+    if (!apiKey) {
+        problems.push(`${constants_INPUT.apiKey} is required: pass the project's key from a secret, e.g. \`${constants_INPUT.apiKey}: \${{ secrets.SEQPULSE_API_KEY }}\` (secrets are empty in runs from forks and Dependabot)`);
+        return "";
     }
-    return result;
+    toolkit.setSecret(apiKey);
+    if (!API_KEY_PATTERN.test(apiKey)) {
+        problems.push(`${constants_INPUT.apiKey} contains characters an API key cannot have (a space, a line break or another non-printable or non-ASCII character); check that the secret holds the key alone, on one line`);
+    }
+    return apiKey;
+}
+/** The base URL; one with credentials is refused, and messages never show user info or a query. */
+function readApiUrl(input, problems) {
+    const apiUrl = input(constants_INPUT.apiUrl) || DEFAULTS.apiUrl;
+    if (/^[^/?#]*\/\/[^/?#]*@/.test(apiUrl)) {
+        problems.push(`${constants_INPUT.apiUrl} "${redactUrl(apiUrl)}" must not contain a user name or password: SeqPulse authenticates with ${constants_INPUT.apiKey}; remove the credentials from the URL (and rotate them if they were real)`);
+    }
+    else if (!HttpUrl.safeParse(apiUrl).success || /[?#]/.test(apiUrl)) {
+        problems.push(`${constants_INPUT.apiUrl} "${redactUrl(apiUrl)}" must be an http:// or https:// base URL without query string`);
+    }
+    return apiUrl;
+}
+function readGateInputs(input, problems) {
+    const waitForVerdict = readBoolean(input(constants_INPUT.waitForVerdict), DEFAULTS.waitForVerdict, constants_INPUT.waitForVerdict, problems);
+    const failOn = oneOf(input(constants_INPUT.failOn) || DEFAULTS.failOn, ["warning", "rollback_recommended"], constants_INPUT.failOn, problems) ?? DEFAULTS.failOn;
+    const failOnError = readBoolean(input(constants_INPUT.failOnError), DEFAULTS.failOnError, constants_INPUT.failOnError, problems);
+    const rawTimeout = input(constants_INPUT.verdictTimeoutSeconds);
+    let verdictTimeoutSeconds = rawTimeout === "" ? DEFAULTS.verdictTimeoutSeconds : Number(rawTimeout);
+    if (!Number.isInteger(verdictTimeoutSeconds) ||
+        verdictTimeoutSeconds < 1 ||
+        verdictTimeoutSeconds > MAX_VERDICT_TIMEOUT_SECONDS) {
+        problems.push(`${constants_INPUT.verdictTimeoutSeconds} "${rawTimeout}" must be a whole number of seconds from 1 to ${MAX_VERDICT_TIMEOUT_SECONDS}`);
+        verdictTimeoutSeconds = DEFAULTS.verdictTimeoutSeconds;
+    }
+    return { waitForVerdict, failOn, verdictTimeoutSeconds, failOnError };
 }
 const TRUE_VALUES = ["true", "True", "TRUE"];
 const FALSE_VALUES = ["false", "False", "FALSE"];
@@ -41916,12 +42039,14 @@ function parseResult(raw) {
 ;// CONCATENATED MODULE: ./src/failures.ts
 
 
+
 /** The HTTP status an error came with, if any. */
 function errorStatus(error) {
-    if (error instanceof SeqPulseApiError || error instanceof SeqPulseResponseError)
+    if (error instanceof errors_SeqPulseApiError ||
+        error instanceof errors_SeqPulseResponseError ||
+        error instanceof errors_SeqPulseUnavailableError) {
         return error.status;
-    if (error instanceof SeqPulseUnavailableError)
-        return error.status;
+    }
     return undefined;
 }
 /**
@@ -41933,8 +42058,24 @@ function handleSeqPulseError(error, failOnError, toolkit) {
         throw error;
     if (failOnError)
         return { failure: error.message };
-    toolkit.warning(`${error.message}\nThe job goes on because fail-on-error is false.`);
+    toolkit.warning(`${error.message}\nThe job goes on because ${constants_INPUT.failOnError} is false.`);
     return {};
+}
+/** What went wrong with a finish call, in a line for the job summary: not every failure is an outage. */
+function describeFinishFailure(error) {
+    if (error instanceof SeqPulseApiError) {
+        return `⚠️ SeqPulse refused to finish this deployment (${error.status} ${error.code}); see the step log.`;
+    }
+    if (error instanceof SeqPulseResponseError) {
+        return `⚠️ The answer to the finish call (HTTP ${error.status}) was not SeqPulse's: check ${INPUT.apiUrl}; see the step log.`;
+    }
+    if (error instanceof SeqPulseUnavailableError) {
+        const what = error.status === undefined
+            ? "SeqPulse could not be reached to finish this deployment"
+            : `SeqPulse kept answering ${error.status} to the finish call`;
+        return `⚠️ ${what}, so it may still be running (SeqPulse abandons it after its running timeout); see the step log.`;
+    }
+    return "⚠️ The deployment could not be finished; see the step log.";
 }
 /** Runs a step function; input mistakes and unexpected errors become a failure message. */
 async function runStep(step) {
@@ -41951,7 +42092,11 @@ async function runStep(step) {
     }
 }
 
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = {"rE":"0.1.0"};
 ;// CONCATENATED MODULE: ./src/client-factory.ts
+// Bundled by ncc at build time: the version lives in action/package.json only.
+
 
 /** Retries in a CI job can afford to wait longer than an interactive client. */
 const ACTION_RETRY = { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 15_000 };
@@ -41984,7 +42129,7 @@ function makeClient(connection, tuning, deps, toolkit) {
         apiKey: connection.apiKey,
         timeoutMs: tuning.timeoutMs,
         retry: { attempts: tuning.attempts, baseDelayMs: tuning.baseDelayMs, maxDelayMs: tuning.maxDelayMs },
-        userAgent: `seqpulse-github-action/${ACTION_VERSION} node/${process.version}`,
+        userAgent: `seqpulse-github-action/${package_namespaceObject.rE} node/${process.version}`,
         ...(deps.sleep ? { sleep: deps.sleep } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         onRetry: (event) => toolkit.info(`SeqPulse: ${event.method} ${event.path} failed (${event.reason}); retrying in ${formatDelay(event.delayMs)} (attempt ${event.attempt + 1} of ${event.attempts})`),
@@ -41998,10 +42143,14 @@ function warnOnPlainHttp(apiUrl, toolkit) {
     const url = new URL(apiUrl);
     const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
     if (url.protocol === "http:" && !loopback) {
-        toolkit.warning(`SeqPulse: api-url ${url.origin} uses plain http://, so the API key travels unencrypted; use https://`);
+        toolkit.warning(`SeqPulse: ${constants_INPUT.apiUrl} ${url.origin} uses plain http://, so the API key travels unencrypted; use https://`);
     }
 }
-function deploymentUrl(apiUrl, deploymentId) {
+/**
+ * The deployment's address in the SeqPulse API (JSON, needs the API key): not a page to open in a
+ * browser, so messages show it as `GET <url>`.
+ */
+function deploymentApiUrl(apiUrl, deploymentId) {
     return `${apiUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
 }
 
@@ -42017,24 +42166,44 @@ function verdictFails(verdict, failOn) {
 function formatConfidence(confidence) {
     return `${Math.round(confidence * 100)} %`;
 }
+/**
+ * Whether a deployment with this pipeline result is worth gating on: only a successful one. After a
+ * failed or cancelled pipeline the job fails (or stops) anyway, and a verdict on a deploy that did not
+ * finish says little. One rule for the post step and for mode: finish.
+ */
+function shouldGate(result) {
+    return result === "success";
+}
+/** Said (log and summary) when wait-for-verdict is on but the result is not gated on. */
+function notGatedNote(result) {
+    return `The pipeline result is ${result}, so the action did not wait for a verdict (it only gates successful deploys).`;
+}
 /** The verdict in a few lines: headline, summary, then each reason. */
 function describeVerdict(verdict, deploymentNumber, url) {
     const lines = [
         `SeqPulse verdict for deployment #${deploymentNumber}: ${verdict.verdict} (confidence ${formatConfidence(verdict.confidence)})`,
         verdict.summary,
         ...verdict.reasons.map((reason) => `  - [${reason.severity}] ${reason.metric ?? "data"} ${reason.rule}: ${reason.message}`),
-        `Details: ${url}`,
+        `API: GET ${url}`,
     ];
     return lines.filter((line) => line.trim() !== "").join("\n");
+}
+function gateSettings(inputs, tuning) {
+    return {
+        failOn: inputs.failOn,
+        verdictTimeoutSeconds: inputs.verdictTimeoutSeconds,
+        failOnError: inputs.failOnError,
+        pollIntervalMs: tuning.pollIntervalMs,
+    };
 }
 /**
  * Waits for the verdict and applies fail-on. A verdict at or above fail-on fails the step; an abandoned
  * deployment, a timeout or SeqPulse trouble is a warning (a failure with fail-on-error).
  */
 async function waitAndGate(toolkit, client, deploymentId, label, settings) {
-    const url = deploymentUrl(client.apiUrl, deploymentId);
+    const url = deploymentApiUrl(client.apiUrl, deploymentId);
     return toolkit.group(`SeqPulse: wait for the verdict on ${label}`, async () => {
-        toolkit.info(`Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (fail-on: ${settings.failOn}): ${url}`);
+        toolkit.info(`Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (${constants_INPUT.failOn}: ${settings.failOn}); API: GET ${url}`);
         let lastProgress = "";
         try {
             const result = await client.waitForVerdict(deploymentId, {
@@ -42057,7 +42226,7 @@ async function waitAndGate(toolkit, client, deploymentId, label, settings) {
                 if (verdictFails(verdict.verdict, settings.failOn)) {
                     toolkit.info(text);
                     return {
-                        outcome: { failure: `${text}\nThe job fails because fail-on is ${settings.failOn}.` },
+                        outcome: { failure: `${text}\nThe job fails because ${constants_INPUT.failOn} is ${settings.failOn}.` },
                         deployment,
                     };
                 }
@@ -42068,8 +42237,8 @@ async function waitAndGate(toolkit, client, deploymentId, label, settings) {
                 return { outcome: {}, deployment };
             }
             const problem = result.outcome === "abandoned"
-                ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run: ${url}`
-                : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise verdict-timeout-seconds above the project's observation window: ${url}`;
+                ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run (API: GET ${url})`
+                : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise ${constants_INPUT.verdictTimeoutSeconds} above the project's observation window (API: GET ${url})`;
             if (settings.failOnError)
                 return { outcome: { failure: problem }, deployment: result.deployment };
             toolkit.warning(problem);
@@ -42100,11 +42269,14 @@ async function runMain(toolkit, deps) {
         : finishExplicitly(toolkit, client, settings, tuning);
 }
 async function trigger(toolkit, client, settings, context) {
+    if (settings.waitForVerdict && !settings.autoFinish) {
+        toolkit.warning(`SeqPulse: ${constants_INPUT.waitForVerdict} has no effect on a trigger step with ${constants_INPUT.autoFinish}: false, as this step's post step does not finish the deployment; set ${constants_INPUT.waitForVerdict} on the ${constants_INPUT.mode}: finish step instead.`);
+    }
     return toolkit.group(`SeqPulse: trigger a deployment in ${settings.env}`, async () => {
         toolkit.info(`API: ${client.apiUrl}`);
         toolkit.info(`Environment ${settings.env}, branch ${settings.branch ?? "(none)"}, commit ${settings.commitSha ?? "(none)"}, idempotency key ${settings.idempotencyKey ?? "(none: one is made for this step)"}`);
         if (!settings.idempotencyKey) {
-            toolkit.warning("SeqPulse: no idempotency-key and no GITHUB_RUN_ID; a re-run of this step will create another deployment");
+            toolkit.warning(`SeqPulse: no ${constants_INPUT.idempotencyKey} and no GITHUB_RUN_ID; a re-run of this step will create another deployment`);
         }
         try {
             const { data, status, attempts } = await client.trigger({
@@ -42125,13 +42297,14 @@ async function trigger(toolkit, client, settings, context) {
             toolkit.saveState(constants_STATE.branch, settings.branch ?? "");
             toolkit.saveState(constants_STATE.commitSha, settings.commitSha ?? "");
             toolkit.saveState(constants_STATE.mode, "trigger");
-            const url = deploymentUrl(client.apiUrl, data.deployment_id);
+            toolkit.saveState(constants_STATE.autoFinish, String(settings.autoFinish));
+            const url = deploymentApiUrl(client.apiUrl, data.deployment_id);
             const how = data.status === "created"
                 ? "created"
                 : data.reason === "running"
                     ? `already running in ${data.env}; joined it`
                     : `already created for idempotency key ${data.idempotency_key} (a repeated try of this run attempt)`;
-            toolkit.info(`Deployment #${data.deployment_number} ${how}${attempts > 1 ? ` after ${attempts} attempts` : ""}: ${url}`);
+            toolkit.info(`Deployment #${data.deployment_number} ${how}${attempts > 1 ? ` after ${attempts} attempts` : ""} (API: GET ${url})`);
             if (data.state !== "running") {
                 toolkit.info(`Deployment #${data.deployment_number} is already ${data.state}; the post step will not change it.`);
             }
@@ -42148,9 +42321,9 @@ async function trigger(toolkit, client, settings, context) {
 async function finishExplicitly(toolkit, client, settings, tuning) {
     const deploymentId = settings.deploymentId;
     const result = settings.result;
-    const url = deploymentUrl(client.apiUrl, deploymentId);
+    const url = deploymentApiUrl(client.apiUrl, deploymentId);
     const finished = await toolkit.group("SeqPulse: finish the deployment", async () => {
-        toolkit.info(`Finishing ${url} with result ${result}`);
+        toolkit.info(`Finishing deployment ${deploymentId} with result ${result} (API: GET ${url})`);
         try {
             const { data, status } = await client.finish({ deployment_id: deploymentId, result });
             toolkit.setOutput(OUTPUT.deploymentId, deploymentId);
@@ -42176,16 +42349,14 @@ async function finishExplicitly(toolkit, client, settings, tuning) {
         return finished.outcome;
     if (!settings.waitForVerdict)
         return {};
-    const gate = await waitAndGate(toolkit, client, deploymentId, "the deployment", {
-        failOn: settings.failOn,
-        verdictTimeoutSeconds: settings.verdictTimeoutSeconds,
-        failOnError: settings.failOnError,
-        pollIntervalMs: tuning.pollIntervalMs,
-    });
+    if (!shouldGate(result)) {
+        toolkit.info(`SeqPulse: ${notGatedNote(result)}`);
+        return {};
+    }
+    const gate = await waitAndGate(toolkit, client, deploymentId, "the deployment", gateSettings(settings, tuning));
     if (gate.deployment) {
         toolkit.setOutput(OUTPUT.deploymentNumber, String(gate.deployment.deployment_number));
     }
-    toolkit.saveState(constants_STATE.verdictChecked, "true");
     return gate.outcome;
 }
 

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(202);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(465);
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 202:
+/***/ 465:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28708,11 +28708,11 @@ var HttpCodes;
     HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
     HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
 })(HttpCodes || (HttpCodes = {}));
-var Headers;
+var lib_Headers;
 (function (Headers) {
     Headers["Accept"] = "accept";
     Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
+})(lib_Headers || (lib_Headers = {}));
 var MediaTypes;
 (function (MediaTypes) {
     MediaTypes["ApplicationJson"] = "application/json";
@@ -28867,7 +28867,7 @@ class lib_HttpClient {
      */
     getJson(requestUrl_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
             const res = yield this.get(requestUrl, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
         });
@@ -28875,8 +28875,8 @@ class lib_HttpClient {
     postJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.post(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -28885,8 +28885,8 @@ class lib_HttpClient {
     putJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.put(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -28895,8 +28895,8 @@ class lib_HttpClient {
     patchJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.patch(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -29163,7 +29163,7 @@ class lib_HttpClient {
     _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[lib_Headers.ContentType];
             if (headerValue) {
                 if (typeof headerValue === 'number') {
                     clientHeader = String(headerValue);
@@ -29176,7 +29176,7 @@ class lib_HttpClient {
                 }
             }
         }
-        const additionalValue = additionalHeaders[Headers.ContentType];
+        const additionalValue = additionalHeaders[lib_Headers.ContentType];
         // Return the first non-undefined value, converting numbers or arrays to strings if necessary
         if (additionalValue !== undefined) {
             if (typeof additionalValue === 'number') {
@@ -41070,10 +41070,10 @@ function coerce_date(params) {
 
 
 
-const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
-const EnvName = schemas_string()
+const api_MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const api_EnvName = schemas_string()
     .regex(ENV_NAME_PATTERN, "must be 1-50 characters of letters, digits, '.', '_' or '-', starting with a letter or digit");
-const HttpUrl = schemas_string()
+const api_HttpUrl = schemas_string()
     .trim()
     .max(2048)
     .refine((value) => {
@@ -41102,13 +41102,13 @@ const CiMetadata = object({
     .catchall(union([schemas_string().max(500), schemas_number(), schemas_boolean(), schemas_null(), schemas_undefined()]))
     .refine((ci) => Object.keys(ci).length <= 30, "at most 30 fields");
 const TriggerRequest = object({
-    env: EnvName,
+    env: api_EnvName,
     branch: optionalText(255),
     commit_sha: schemas_string()
         .trim()
         .regex(/^[0-9a-fA-F]{4,64}$/, "must be a hexadecimal commit hash")
         .nullish(),
-    metrics_endpoint: HttpUrl.nullish(),
+    metrics_endpoint: api_HttpUrl.nullish(),
     idempotency_key: schemas_string().nullish(),
     ci: CiMetadata.nullish(),
 })
@@ -41173,7 +41173,7 @@ const DeploymentDetail = Deployment.extend({
     verdict: Verdict.nullable(),
 });
 const ListDeploymentsQuery = object({
-    env: EnvName.optional(),
+    env: api_EnvName.optional(),
     state: DeploymentState.optional(),
     limit: coerce_number().int().min(1).max(100).default(20),
     cursor: schemas_string()
@@ -41197,8 +41197,8 @@ const ProblemDetails = object({
 });
 const CreateProjectRequest = object({
     name: schemas_string().trim().min(1).max(100),
-    envs: array(EnvName).max(50).optional(),
-    metrics_endpoint: HttpUrl.optional(),
+    envs: array(api_EnvName).max(50).optional(),
+    metrics_endpoint: api_HttpUrl.optional(),
     observation_window_seconds: schemas_number().int().min(1).max(86_400).optional(),
     sample_interval_seconds: schemas_number().int().min(1).max(3_600).optional(),
     warmup_seconds: schemas_number().int().min(0).max(3_600).optional(),
@@ -41239,7 +41239,8 @@ class SeqPulseError extends Error {
     name = "SeqPulseError";
 }
 /**
- * SeqPulse answered with an error that retrying will not fix (4xx other than 408/429).
+ * SeqPulse answered with an error that retrying will not fix: a 4xx other than 408/429, or a 5xx other
+ * than 500/502/503/504 (501 Not Implemented, 505…).
  * `code` is the problem's `code` (e.g. `env_not_allowed`), or `http_<status>` when the body was not a
  * SeqPulse problem (a proxy's error page, a wrong api URL).
  */
@@ -41262,7 +41263,8 @@ class errors_SeqPulseApiError extends SeqPulseError {
     }
 }
 /**
- * SeqPulse could not be reached, timed out, or kept answering 408/429/5xx until the retries ran out.
+ * SeqPulse could not be reached, timed out, or kept answering 408/429/500/502/503/504 until the retries
+ * ran out.
  * `status` is the last HTTP status seen, undefined when no response came at all.
  */
 class errors_SeqPulseUnavailableError extends SeqPulseError {
@@ -41302,9 +41304,13 @@ const DEFAULT_RETRY_POLICY = {
     maxDelayMs: 10_000,
     maxRetryAfterMs: 30_000,
 };
-/** Statuses worth another try: the server may answer differently in a moment. */
+/**
+ * Statuses worth another try: the server (or a proxy in front of it) may answer differently in a moment.
+ * Other 5xx (501 Not Implemented, 505, 507, 508…) say something retrying will not change.
+ */
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 function isRetryableStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
+    return RETRYABLE_STATUSES.has(status);
 }
 /**
  * Full-jitter exponential backoff: a uniform delay in [0, min(maxDelay, base × 2^(retry−1))).
@@ -41331,11 +41337,16 @@ function parseRetryAfter(header, now) {
         return undefined;
     return Math.max(0, date - now);
 }
-/** The delay before retry number `retry`: the server's `Retry-After` when given (capped), else backoff. */
+/**
+ * The delay before retry number `retry`: the backoff, or the server's `Retry-After` (capped at
+ * `maxRetryAfterMs`) when that is longer. `Retry-After: 0` or a date in the past therefore never makes
+ * the client retry at once.
+ */
 function retryDelay(retry, retryAfterMs, policy, random) {
-    if (retryAfterMs !== undefined)
-        return Math.min(retryAfterMs, policy.maxRetryAfterMs);
-    return backoffDelay(retry, policy, random);
+    const backoff = backoffDelay(retry, policy, random);
+    if (retryAfterMs === undefined)
+        return backoff;
+    return Math.max(backoff, Math.min(retryAfterMs, policy.maxRetryAfterMs));
 }
 
 ;// CONCATENATED MODULE: ../packages/client/src/client.ts
@@ -41344,15 +41355,30 @@ function retryDelay(retry, retryAfterMs, policy, random) {
 
 
 const CLIENT_VERSION = "0.1.0";
+/**
+ * What an API key may contain: printable ASCII without spaces. Anything else (a line break pasted into
+ * the secret, a non-breaking space…) cannot be sent in an `Authorization` header.
+ */
+const API_KEY_PATTERN = /^[\x21-\x7e]+$/;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_POLL_INTERVAL_MS = 5_000;
 const LooseProblem = ProblemDetails.loose();
 function createSeqPulseClient(options) {
     const apiUrl = normalizeApiUrl(options.apiUrl);
-    if (!options.apiKey || options.apiKey.trim() === "") {
+    const apiKey = (options.apiKey ?? "").trim();
+    if (apiKey === "") {
         throw new TypeError("SeqPulse client: apiKey is empty; pass the project's API key");
     }
-    const apiKey = options.apiKey.trim();
+    if (!API_KEY_PATTERN.test(apiKey)) {
+        // Never echo the key: it is a secret, and this message may end up in a CI log.
+        throw new TypeError("SeqPulse client: apiKey contains characters an API key cannot have (a space, a line break or another non-printable or non-ASCII character); check that the secret holds the key alone, on one line");
+    }
+    /**
+     * Takes the key, and any bearer token, out of text bound for messages: defensive, as no message is
+     * built from the key, but a runtime error quoting a header would be. Placeholders such as
+     * `Bearer <key>` in the server's own messages stay.
+     */
+    const redact = (text) => text.replaceAll(apiKey, "[redacted]").replaceAll(/Bearer\s+(?![<[])\S+/gi, "Bearer [redacted]");
     const policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry ?? {}) };
     if (!Number.isInteger(policy.attempts) || policy.attempts < 1) {
         throw new TypeError(`SeqPulse client: retry.attempts must be a whole number ≥ 1 (got ${policy.attempts})`);
@@ -41365,18 +41391,21 @@ function createSeqPulseClient(options) {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     async function request(spec) {
         const url = `${apiUrl}${spec.path}`;
-        const headers = {
+        // Built once, before the first attempt: a header value fetch would refuse fails here, at once,
+        // instead of looking like a network error on every attempt.
+        const headers = buildHeaders({
             accept: "application/json, application/problem+json",
             authorization: `Bearer ${apiKey}`,
             "user-agent": userAgent,
             ...spec.headers,
-        };
-        if (spec.body !== undefined)
-            headers["content-type"] = "application/json";
+            ...(spec.body !== undefined ? { "content-type": "application/json" } : {}),
+        });
         const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+        const attempts = spec.attempts ?? policy.attempts;
+        const requestTimeoutMs = spec.timeoutMs ?? timeoutMs;
         for (let attempt = 1;; attempt++) {
-            const outcome = await attemptOnce(url, spec.method, headers, body);
-            const last = attempt >= policy.attempts;
+            const outcome = await attemptOnce(url, spec.method, headers, body, requestTimeoutMs);
+            const last = attempt >= attempts;
             if (outcome.kind === "response") {
                 const { response, text } = outcome;
                 if (response.status >= 200 && response.status < 300) {
@@ -41392,40 +41421,42 @@ function createSeqPulseClient(options) {
                 if (!isRetryableStatus(response.status)) {
                     throw apiError(spec, response, text, problem);
                 }
-                const reason = describeStatus(response.status, problem, text);
+                const reason = redact(describeStatus(response.status, problem, text));
                 if (last) {
-                    throw new errors_SeqPulseUnavailableError(`SeqPulse at ${apiUrl} could not ${spec.action}: ${reason} after ${attempt} attempt${plural(attempt)}`, attempt, response.status, problem, spec.method, spec.path);
+                    throw new errors_SeqPulseUnavailableError(redact(`SeqPulse at ${apiUrl} could not ${spec.action}: ${reason} after ${attempt} attempt${plural(attempt)}`), attempt, response.status, problem, spec.method, spec.path);
                 }
                 const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now());
-                await pause(spec, attempt, retryDelay(attempt, retryAfter, policy, random), response.status, reason);
+                await pause(spec, attempt, attempts, retryDelay(attempt, retryAfter, policy, random), response.status, reason);
                 continue;
             }
-            const reason = outcome.timedOut ? `no answer within ${timeoutMs} ms` : networkReason(outcome.error);
+            const reason = outcome.timedOut
+                ? `no answer within ${requestTimeoutMs} ms`
+                : redact(networkReason(outcome.error));
             if (last) {
-                throw new errors_SeqPulseUnavailableError(`SeqPulse at ${apiUrl} could not be reached to ${spec.action}: ${reason} (${attempt} attempt${plural(attempt)})`, attempt, undefined, undefined, spec.method, spec.path, { cause: outcome.error });
+                throw new errors_SeqPulseUnavailableError(redact(`SeqPulse at ${apiUrl} could not be reached to ${spec.action}: ${reason} (${attempt} attempt${plural(attempt)})`), attempt, undefined, undefined, spec.method, spec.path, { cause: redactedCause(outcome.error) });
             }
-            await pause(spec, attempt, retryDelay(attempt, undefined, policy, random), undefined, reason);
+            await pause(spec, attempt, attempts, retryDelay(attempt, undefined, policy, random), undefined, reason);
         }
     }
-    async function pause(spec, attempt, delayMs, status, reason) {
+    async function pause(spec, attempt, attempts, delayMs, status, reason) {
         options.onRetry?.({
             method: spec.method,
             path: spec.path,
             attempt,
-            attempts: policy.attempts,
+            attempts,
             delayMs,
             status,
             reason,
         });
         await sleep(delayMs);
     }
-    async function attemptOnce(url, method, headers, body) {
+    async function attemptOnce(url, method, headers, body, attemptTimeoutMs) {
         const controller = new AbortController();
         let timedOut = false;
         const timer = setTimeout(() => {
             timedOut = true;
-            controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
+            controller.abort(new Error(`timed out after ${attemptTimeoutMs} ms`));
+        }, attemptTimeoutMs);
         try {
             const response = await fetchImpl(url, {
                 method,
@@ -41444,24 +41475,29 @@ function createSeqPulseClient(options) {
             clearTimeout(timer);
         }
     }
+    /** Drops a cause whose text would carry the key, keeping a redacted copy of its message. */
+    function redactedCause(error) {
+        const text = causeText(error);
+        return redact(text) === text ? error : new Error(redact(networkReason(error)));
+    }
     function parseSuccess(spec, status, text) {
         let json;
         try {
             json = JSON.parse(text);
         }
         catch {
-            throw new errors_SeqPulseResponseError(`${apiUrl}${spec.path} answered ${status} with a body that is not JSON (${excerpt(text)}); is ${apiUrl} the SeqPulse API's base URL?`, status, spec.method, spec.path);
+            throw new errors_SeqPulseResponseError(redact(`${apiUrl}${spec.path} answered ${status} with a body that is not JSON (${excerpt(text)}); is ${apiUrl} the SeqPulse API's base URL?`), status, spec.method, spec.path);
         }
         const parsed = spec.schema.safeParse(json);
         if (!parsed.success) {
-            throw new errors_SeqPulseResponseError(`${apiUrl}${spec.path} answered ${status} with JSON that is not a SeqPulse response (${parsed.error.message.replaceAll(/\s+/g, " ").slice(0, 300)}); is ${apiUrl} the SeqPulse API's base URL, and is the server up to date?`, status, spec.method, spec.path);
+            throw new errors_SeqPulseResponseError(redact(`${apiUrl}${spec.path} answered ${status} with JSON that is not a SeqPulse response (${parsed.error.message.replaceAll(/\s+/g, " ").slice(0, 300)}); is ${apiUrl} the SeqPulse API's base URL, and is the server up to date?`), status, spec.method, spec.path);
         }
         return parsed.data;
     }
     function apiError(spec, response, text, problem) {
         const status = response.status;
-        const code = problem?.code ?? `http_${status}`;
-        const detail = problem?.detail ?? excerpt(text);
+        const code = redact(problem?.code ?? `http_${status}`);
+        const detail = redact(problem?.detail ?? excerpt(text));
         const explanation = explainRejection({
             status,
             code,
@@ -41471,8 +41507,14 @@ function createSeqPulseClient(options) {
             path: spec.path,
             location: response.headers.get("location"),
         });
-        return new errors_SeqPulseApiError(`SeqPulse refused to ${spec.action} (${status} ${code}): ${explanation}`, status, code, detail, problem, spec.method, spec.path);
+        return new errors_SeqPulseApiError(redact(`SeqPulse refused to ${spec.action} (${status} ${code}): ${explanation}`), status, code, detail, problem, spec.method, spec.path);
     }
+    const getDeploymentSpec = (id) => ({
+        method: "GET",
+        path: `/deployments/${encodeURIComponent(id)}`,
+        action: "read the deployment",
+        schema: DeploymentDetail,
+    });
     const client = {
         apiUrl,
         trigger(body, triggerOptions = {}) {
@@ -41496,24 +41538,34 @@ function createSeqPulseClient(options) {
             });
         },
         getDeployment(id) {
-            return request({
-                method: "GET",
-                path: `/deployments/${encodeURIComponent(id)}`,
-                action: "read the deployment",
-                schema: DeploymentDetail,
-            });
+            return request(getDeploymentSpec(id));
         },
         async waitForVerdict(id, waitOptions) {
             const pollIntervalMs = waitOptions.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
             const deadline = now() + waitOptions.timeoutMs;
             let polls = 0;
             let latest;
+            let pollError;
+            const timedOut = () => {
+                // An outage at the end does not hide what earlier polls saw.
+                if (pollError && !latest)
+                    throw pollError;
+                return { outcome: "timeout", deployment: latest, polls };
+            };
             for (;;) {
-                let pollError;
+                const remaining = deadline - now();
+                if (remaining <= 0)
+                    return timedOut();
                 try {
-                    const { data } = await client.getDeployment(id);
+                    // One attempt per poll, within the time left: the loop is the retry, and the deadline holds.
+                    const { data } = await request({
+                        ...getDeploymentSpec(id),
+                        attempts: 1,
+                        timeoutMs: Math.min(timeoutMs, remaining),
+                    });
                     polls++;
                     latest = data;
+                    pollError = undefined;
                     waitOptions.onPoll?.(data, polls);
                     if (data.verdict)
                         return { outcome: "verdict", deployment: data, verdict: data.verdict, polls };
@@ -41526,13 +41578,10 @@ function createSeqPulseClient(options) {
                     polls++;
                     pollError = error;
                 }
-                const remaining = deadline - now();
-                if (remaining <= 0) {
-                    if (pollError)
-                        throw pollError;
-                    return { outcome: "timeout", deployment: latest, polls };
-                }
-                await sleep(Math.min(pollIntervalMs, remaining));
+                const left = deadline - now();
+                if (left <= 0)
+                    return timedOut();
+                await sleep(Math.min(pollIntervalMs, left));
             }
         },
     };
@@ -41545,15 +41594,39 @@ function normalizeApiUrl(raw) {
         url = new URL(value);
     }
     catch {
-        throw new TypeError(`SeqPulse client: apiUrl ${JSON.stringify(value)} is not a URL; use e.g. https://api.seqpulse.dev`);
+        throw new TypeError(`SeqPulse client: apiUrl ${JSON.stringify(client_redactUrl(value))} is not a URL; use e.g. https://api.seqpulse.dev`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
         throw new TypeError(`SeqPulse client: apiUrl must be http:// or https:// (got ${url.protocol}//)`);
+    }
+    if (url.username || url.password) {
+        throw new TypeError("SeqPulse client: apiUrl must not contain a user name or password; the API key is the credential");
     }
     if (url.search || url.hash) {
         throw new TypeError("SeqPulse client: apiUrl must not have a query string or fragment");
     }
     return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+/**
+ * A URL fit for a message: the query string and fragment become `?***` / `#***`, and user info (anything
+ * up to an `@`) becomes `***@`, as they may hold credentials. Plain text rules, so text that does not
+ * parse as a URL is redacted too.
+ */
+function client_redactUrl(raw) {
+    return raw.replace(/([?#]).*$/s, "$1***").replaceAll(/[^\s/?#@]+@/g, "***@");
+}
+/** Sets each header on its own, so a refused value names its header, never the value (it may be the key). */
+function buildHeaders(values) {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(values)) {
+        try {
+            headers.set(name, value);
+        }
+        catch {
+            throw new TypeError(`SeqPulse client: the ${name} header cannot be sent: its value has a line break or another character not allowed in HTTP headers`);
+        }
+    }
+    return headers;
 }
 function parseProblem(text) {
     try {
@@ -41601,6 +41674,22 @@ function explainRejection(rejection) {
             return detail;
     }
 }
+/** The messages of an error and its causes, to check them for secrets. */
+function causeText(error) {
+    const parts = [];
+    let current = error;
+    for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+        if (current instanceof Error) {
+            parts.push(current.message, current.stack ?? "");
+            current = current.cause;
+        }
+        else {
+            parts.push(String(current));
+            current = undefined;
+        }
+    }
+    return parts.join("\n");
+}
 function networkReason(error) {
     if (!(error instanceof Error))
         return String(error);
@@ -41641,7 +41730,6 @@ function coreToolkit() {
         getState: (name) => getState(name),
         info: (message) => info(message),
         warning: (message) => warning(message),
-        error: (message) => error(message),
         group: (name, run) => group(name, run),
         setSecret: (secret) => core_setSecret(secret),
         writeSummary: async (markdown) => {
@@ -41655,7 +41743,7 @@ function coreToolkit() {
  * Every input, output and state name of the action, in one place. Inputs and outputs mirror
  * action.yml at the repository root (a test keeps them in step).
  */
-const INPUT = {
+const constants_INPUT = {
     apiKey: "api-key",
     apiUrl: "api-url",
     env: "env",
@@ -41690,11 +41778,11 @@ const constants_STATE = {
     branch: "branch",
     commitSha: "commit-sha",
     mode: "mode",
-    /** "true" once the main step has checked the verdict (mode: finish with wait-for-verdict). */
-    verdictChecked: "verdict-checked",
+    /** mode: trigger only: "true" or "false", so the post step need not read auto-finish again. */
+    autoFinish: "auto-finish",
 };
 /** Defaults applied by the action itself; action.yml shows the same ones. */
-const DEFAULTS = {
+const constants_DEFAULTS = {
     apiUrl: "https://api.seqpulse.dev",
     env: "production",
     mode: "trigger",
@@ -41715,61 +41803,9 @@ const TUNING_ENV = {
     timeoutMs: "SEQPULSE_REQUEST_TIMEOUT_MS",
     pollIntervalMs: "SEQPULSE_POLL_INTERVAL_MS",
 };
-const ACTION_VERSION = "0.1.0";
-
-;// CONCATENATED MODULE: ./src/github-context.ts
-function read(env, name) {
-    const value = env[name]?.trim();
-    return value ? value : undefined;
-}
-function readGitHubContext(env) {
-    const repository = read(env, "GITHUB_REPOSITORY");
-    const runId = read(env, "GITHUB_RUN_ID");
-    const runAttempt = read(env, "GITHUB_RUN_ATTEMPT");
-    const serverUrl = read(env, "GITHUB_SERVER_URL") ?? "https://github.com";
-    const runUrl = repository && runId
-        ? `${serverUrl}/${repository}/actions/runs/${runId}${runAttempt ? `/attempts/${runAttempt}` : ""}`
-        : undefined;
-    return {
-        repository,
-        runId,
-        runAttempt,
-        runUrl,
-        workflow: read(env, "GITHUB_WORKFLOW"),
-        job: read(env, "GITHUB_JOB"),
-        actor: read(env, "GITHUB_ACTOR"),
-        event: read(env, "GITHUB_EVENT_NAME"),
-        ref: read(env, "GITHUB_REF"),
-        refName: read(env, "GITHUB_REF_NAME"),
-        sha: read(env, "GITHUB_SHA"),
-    };
-}
-/** The default idempotency key: one per run attempt, so a re-run of the job is a new deployment. */
-function defaultIdempotencyKey(context) {
-    return context.runId ? `${context.runId}-${context.runAttempt ?? "1"}` : undefined;
-}
-/** CI metadata sent with the trigger; fields the runner did not set are left out. */
-function ciMetadata(context) {
-    // Cut to the lengths the API accepts: a long workflow name must not cost the deployment record.
-    const fields = {
-        provider: "github-actions",
-        repository: cut(context.repository, 255),
-        run_id: cut(context.runId, 100),
-        run_attempt: cut(context.runAttempt, 20),
-        run_url: cut(context.runUrl, 2048),
-        workflow: cut(context.workflow, 255),
-        job: cut(context.job, 255),
-        actor: cut(context.actor, 255),
-        event: cut(context.event, 100),
-        ref: cut(context.ref, 255),
-    };
-    return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
-}
-function cut(value, max) {
-    return value === undefined ? undefined : value.slice(0, max);
-}
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
+
 
 
 
@@ -41777,32 +41813,27 @@ function cut(value, max) {
 class InputError extends Error {
     name = "InputError";
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// The API's own schemas, so the action accepts exactly what SeqPulse does.
+const DeploymentId = FinishRequest.shape.deployment_id;
+const CommitSha = TriggerRequest.shape.commit_sha;
 const MAX_VERDICT_TIMEOUT_SECONDS = 6 * 60 * 60;
 /** Reads and checks every input at once, so one run reports every mistake. */
 function readSettings(toolkit, context) {
     const problems = [];
     const input = (name) => toolkit.getInput(name).trim();
-    const apiKey = input(INPUT.apiKey);
-    if (apiKey)
-        toolkit.setSecret(apiKey);
-    else
-        problems.push(`${INPUT.apiKey} is required: pass the project's key from a secret, e.g. \`${INPUT.apiKey}: \${{ secrets.SEQPULSE_API_KEY }}\` (secrets are empty in runs from forks and Dependabot)`);
-    const apiUrl = input(INPUT.apiUrl) || DEFAULTS.apiUrl;
-    if (!HttpUrl.safeParse(apiUrl).success || /[?#]/.test(apiUrl)) {
-        problems.push(`${INPUT.apiUrl} "${apiUrl}" must be an http:// or https:// base URL without query string`);
-    }
+    const apiKey = readApiKey(toolkit, problems);
+    const apiUrl = readApiUrl(input, problems);
     const env = input(INPUT.env) || DEFAULTS.env;
     if (!EnvName.safeParse(env).success) {
         problems.push(`${INPUT.env} "${env}" must be 1-50 letters, digits, '.', '_' or '-', starting with a letter or digit`);
     }
     const metricsEndpoint = input(INPUT.metricsEndpoint) || undefined;
     if (metricsEndpoint !== undefined && !HttpUrl.safeParse(metricsEndpoint).success) {
-        problems.push(`${INPUT.metricsEndpoint} "${metricsEndpoint}" must be an absolute http:// or https:// URL`);
+        problems.push(`${INPUT.metricsEndpoint} "${redactUrl(metricsEndpoint)}" must be an absolute http:// or https:// URL`);
     }
     const branch = (input(INPUT.branch) || context.refName)?.slice(0, 255);
     const commitSha = input(INPUT.commitSha) || context.sha;
-    if (commitSha !== undefined && !/^[0-9a-fA-F]{4,64}$/.test(commitSha)) {
+    if (commitSha !== undefined && !CommitSha.safeParse(commitSha).success) {
         problems.push(`${INPUT.commitSha} "${commitSha}" must be a hexadecimal commit hash`);
     }
     const idempotencyKey = input(INPUT.idempotencyKey) || defaultIdempotencyKey(context);
@@ -41822,7 +41853,7 @@ function readSettings(toolkit, context) {
         if (!deploymentId) {
             problems.push(`${INPUT.mode}: finish needs ${INPUT.deploymentId}: pass the trigger step's output, e.g. \`${INPUT.deploymentId}: \${{ steps.seqpulse.outputs.deployment-id }}\``);
         }
-        else if (!UUID.test(deploymentId)) {
+        else if (!DeploymentId.safeParse(deploymentId).success) {
             problems.push(`${INPUT.deploymentId} "${deploymentId}" is not a deployment id (a UUID)`);
         }
         const rawResult = input(INPUT.result);
@@ -41837,19 +41868,9 @@ function readSettings(toolkit, context) {
         }
     }
     const autoFinish = readBoolean(input(INPUT.autoFinish), DEFAULTS.autoFinish, INPUT.autoFinish, problems);
-    const waitForVerdict = readBoolean(input(INPUT.waitForVerdict), DEFAULTS.waitForVerdict, INPUT.waitForVerdict, problems);
-    const failOn = oneOf(input(INPUT.failOn) || DEFAULTS.failOn, ["warning", "rollback_recommended"], INPUT.failOn, problems);
-    const failOnError = readBoolean(input(INPUT.failOnError), DEFAULTS.failOnError, INPUT.failOnError, problems);
-    const rawTimeout = input(INPUT.verdictTimeoutSeconds);
-    const verdictTimeoutSeconds = rawTimeout === "" ? DEFAULTS.verdictTimeoutSeconds : Number(rawTimeout);
-    if (!Number.isInteger(verdictTimeoutSeconds) ||
-        verdictTimeoutSeconds < 1 ||
-        verdictTimeoutSeconds > MAX_VERDICT_TIMEOUT_SECONDS) {
-        problems.push(`${INPUT.verdictTimeoutSeconds} "${rawTimeout}" must be a whole number of seconds from 1 to ${MAX_VERDICT_TIMEOUT_SECONDS}`);
-    }
-    if (problems.length > 0) {
-        throw new InputError(`SeqPulse: invalid input${problems.length > 1 ? "s" : ""}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
-    }
+    const gate = readGateInputs(input, problems);
+    if (problems.length > 0)
+        throw inputError(problems);
     return {
         apiKey,
         apiUrl,
@@ -41862,23 +41883,73 @@ function readSettings(toolkit, context) {
         deploymentId,
         result,
         autoFinish,
-        waitForVerdict,
-        failOn: failOn,
-        verdictTimeoutSeconds,
-        failOnError,
+        ...gate,
     };
 }
 /**
+ * The post step's inputs: the key and the gate inputs, nothing else, so an input the post step does not
+ * need can never stop it from finishing the deployment. A key it cannot use throws: nothing can be done
+ * without one. (The main step checked every input already; they only differ here when an expression in
+ * them evaluates differently at the end of the job.)
+ */
+function readPostInputs(toolkit) {
+    const input = (name) => toolkit.getInput(name).trim();
+    const keyProblems = [];
+    const apiKey = readApiKey(toolkit, keyProblems);
+    if (keyProblems.length > 0)
+        throw inputError(keyProblems);
+    const gateProblems = [];
+    const gate = readGateInputs(input, gateProblems);
+    return { apiKey, gate, gateProblem: gateProblems.length > 0 ? inputError(gateProblems) : undefined };
+}
+/**
  * The pipeline result for the post step, from the hidden job-status input (`${{ job.status }}`,
- * evaluated again when the post step runs).
+ * evaluated again when the post step runs); undefined when it is not a job status.
  */
 function readJobResult(toolkit) {
-    const raw = toolkit.getInput(INPUT.jobStatus).trim();
-    const result = parseResult(raw);
-    if (!result) {
-        throw new InputError(`SeqPulse: ${INPUT.jobStatus} "${raw}" is not a job status (success, failure or cancelled); leave the input unset so it defaults to \${{ job.status }}`);
+    const raw = toolkit.getInput(constants_INPUT.jobStatus).trim();
+    return { raw, result: parseResult(raw) };
+}
+function inputError(problems) {
+    return new InputError(`SeqPulse: invalid input${problems.length > 1 ? "s" : ""}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+}
+/** The key, masked in the log before anything else; problems never quote it. */
+function readApiKey(toolkit, problems) {
+    const apiKey = toolkit.getInput(constants_INPUT.apiKey).trim();
+    if (!apiKey) {
+        problems.push(`${constants_INPUT.apiKey} is required: pass the project's key from a secret, e.g. \`${constants_INPUT.apiKey}: \${{ secrets.SEQPULSE_API_KEY }}\` (secrets are empty in runs from forks and Dependabot)`);
+        return "";
     }
-    return result;
+    toolkit.setSecret(apiKey);
+    if (!API_KEY_PATTERN.test(apiKey)) {
+        problems.push(`${constants_INPUT.apiKey} contains characters an API key cannot have (a space, a line break or another non-printable or non-ASCII character); check that the secret holds the key alone, on one line`);
+    }
+    return apiKey;
+}
+/** The base URL; one with credentials is refused, and messages never show user info or a query. */
+function readApiUrl(input, problems) {
+    const apiUrl = input(INPUT.apiUrl) || DEFAULTS.apiUrl;
+    if (/^[^/?#]*\/\/[^/?#]*@/.test(apiUrl)) {
+        problems.push(`${INPUT.apiUrl} "${redactUrl(apiUrl)}" must not contain a user name or password: SeqPulse authenticates with ${INPUT.apiKey}; remove the credentials from the URL (and rotate them if they were real)`);
+    }
+    else if (!HttpUrl.safeParse(apiUrl).success || /[?#]/.test(apiUrl)) {
+        problems.push(`${INPUT.apiUrl} "${redactUrl(apiUrl)}" must be an http:// or https:// base URL without query string`);
+    }
+    return apiUrl;
+}
+function readGateInputs(input, problems) {
+    const waitForVerdict = readBoolean(input(constants_INPUT.waitForVerdict), constants_DEFAULTS.waitForVerdict, constants_INPUT.waitForVerdict, problems);
+    const failOn = oneOf(input(constants_INPUT.failOn) || constants_DEFAULTS.failOn, ["warning", "rollback_recommended"], constants_INPUT.failOn, problems) ?? constants_DEFAULTS.failOn;
+    const failOnError = readBoolean(input(constants_INPUT.failOnError), constants_DEFAULTS.failOnError, constants_INPUT.failOnError, problems);
+    const rawTimeout = input(constants_INPUT.verdictTimeoutSeconds);
+    let verdictTimeoutSeconds = rawTimeout === "" ? constants_DEFAULTS.verdictTimeoutSeconds : Number(rawTimeout);
+    if (!Number.isInteger(verdictTimeoutSeconds) ||
+        verdictTimeoutSeconds < 1 ||
+        verdictTimeoutSeconds > MAX_VERDICT_TIMEOUT_SECONDS) {
+        problems.push(`${constants_INPUT.verdictTimeoutSeconds} "${rawTimeout}" must be a whole number of seconds from 1 to ${MAX_VERDICT_TIMEOUT_SECONDS}`);
+        verdictTimeoutSeconds = constants_DEFAULTS.verdictTimeoutSeconds;
+    }
+    return { waitForVerdict, failOn, verdictTimeoutSeconds, failOnError };
 }
 const TRUE_VALUES = ["true", "True", "TRUE"];
 const FALSE_VALUES = ["false", "False", "FALSE"];
@@ -41916,12 +41987,14 @@ function parseResult(raw) {
 ;// CONCATENATED MODULE: ./src/failures.ts
 
 
+
 /** The HTTP status an error came with, if any. */
 function errorStatus(error) {
-    if (error instanceof SeqPulseApiError || error instanceof SeqPulseResponseError)
+    if (error instanceof SeqPulseApiError ||
+        error instanceof SeqPulseResponseError ||
+        error instanceof SeqPulseUnavailableError) {
         return error.status;
-    if (error instanceof SeqPulseUnavailableError)
-        return error.status;
+    }
     return undefined;
 }
 /**
@@ -41933,8 +42006,24 @@ function handleSeqPulseError(error, failOnError, toolkit) {
         throw error;
     if (failOnError)
         return { failure: error.message };
-    toolkit.warning(`${error.message}\nThe job goes on because fail-on-error is false.`);
+    toolkit.warning(`${error.message}\nThe job goes on because ${constants_INPUT.failOnError} is false.`);
     return {};
+}
+/** What went wrong with a finish call, in a line for the job summary: not every failure is an outage. */
+function describeFinishFailure(error) {
+    if (error instanceof errors_SeqPulseApiError) {
+        return `⚠️ SeqPulse refused to finish this deployment (${error.status} ${error.code}); see the step log.`;
+    }
+    if (error instanceof errors_SeqPulseResponseError) {
+        return `⚠️ The answer to the finish call (HTTP ${error.status}) was not SeqPulse's: check ${constants_INPUT.apiUrl}; see the step log.`;
+    }
+    if (error instanceof errors_SeqPulseUnavailableError) {
+        const what = error.status === undefined
+            ? "SeqPulse could not be reached to finish this deployment"
+            : `SeqPulse kept answering ${error.status} to the finish call`;
+        return `⚠️ ${what}, so it may still be running (SeqPulse abandons it after its running timeout); see the step log.`;
+    }
+    return "⚠️ The deployment could not be finished; see the step log.";
 }
 /** Runs a step function; input mistakes and unexpected errors become a failure message. */
 async function runStep(step) {
@@ -41951,7 +42040,11 @@ async function runStep(step) {
     }
 }
 
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = {"rE":"0.1.0"};
 ;// CONCATENATED MODULE: ./src/client-factory.ts
+// Bundled by ncc at build time: the version lives in action/package.json only.
+
 
 /** Retries in a CI job can afford to wait longer than an interactive client. */
 const ACTION_RETRY = { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 15_000 };
@@ -41984,7 +42077,7 @@ function makeClient(connection, tuning, deps, toolkit) {
         apiKey: connection.apiKey,
         timeoutMs: tuning.timeoutMs,
         retry: { attempts: tuning.attempts, baseDelayMs: tuning.baseDelayMs, maxDelayMs: tuning.maxDelayMs },
-        userAgent: `seqpulse-github-action/${ACTION_VERSION} node/${process.version}`,
+        userAgent: `seqpulse-github-action/${package_namespaceObject.rE} node/${process.version}`,
         ...(deps.sleep ? { sleep: deps.sleep } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         onRetry: (event) => toolkit.info(`SeqPulse: ${event.method} ${event.path} failed (${event.reason}); retrying in ${formatDelay(event.delayMs)} (attempt ${event.attempt + 1} of ${event.attempts})`),
@@ -41998,10 +42091,14 @@ function warnOnPlainHttp(apiUrl, toolkit) {
     const url = new URL(apiUrl);
     const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
     if (url.protocol === "http:" && !loopback) {
-        toolkit.warning(`SeqPulse: api-url ${url.origin} uses plain http://, so the API key travels unencrypted; use https://`);
+        toolkit.warning(`SeqPulse: ${INPUT.apiUrl} ${url.origin} uses plain http://, so the API key travels unencrypted; use https://`);
     }
 }
-function deploymentUrl(apiUrl, deploymentId) {
+/**
+ * The deployment's address in the SeqPulse API (JSON, needs the API key): not a page to open in a
+ * browser, so messages show it as `GET <url>`.
+ */
+function deploymentApiUrl(apiUrl, deploymentId) {
     return `${apiUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
 }
 
@@ -42017,24 +42114,44 @@ function verdictFails(verdict, failOn) {
 function formatConfidence(confidence) {
     return `${Math.round(confidence * 100)} %`;
 }
+/**
+ * Whether a deployment with this pipeline result is worth gating on: only a successful one. After a
+ * failed or cancelled pipeline the job fails (or stops) anyway, and a verdict on a deploy that did not
+ * finish says little. One rule for the post step and for mode: finish.
+ */
+function shouldGate(result) {
+    return result === "success";
+}
+/** Said (log and summary) when wait-for-verdict is on but the result is not gated on. */
+function notGatedNote(result) {
+    return `The pipeline result is ${result}, so the action did not wait for a verdict (it only gates successful deploys).`;
+}
 /** The verdict in a few lines: headline, summary, then each reason. */
 function describeVerdict(verdict, deploymentNumber, url) {
     const lines = [
         `SeqPulse verdict for deployment #${deploymentNumber}: ${verdict.verdict} (confidence ${formatConfidence(verdict.confidence)})`,
         verdict.summary,
         ...verdict.reasons.map((reason) => `  - [${reason.severity}] ${reason.metric ?? "data"} ${reason.rule}: ${reason.message}`),
-        `Details: ${url}`,
+        `API: GET ${url}`,
     ];
     return lines.filter((line) => line.trim() !== "").join("\n");
+}
+function gateSettings(inputs, tuning) {
+    return {
+        failOn: inputs.failOn,
+        verdictTimeoutSeconds: inputs.verdictTimeoutSeconds,
+        failOnError: inputs.failOnError,
+        pollIntervalMs: tuning.pollIntervalMs,
+    };
 }
 /**
  * Waits for the verdict and applies fail-on. A verdict at or above fail-on fails the step; an abandoned
  * deployment, a timeout or SeqPulse trouble is a warning (a failure with fail-on-error).
  */
 async function waitAndGate(toolkit, client, deploymentId, label, settings) {
-    const url = deploymentUrl(client.apiUrl, deploymentId);
+    const url = deploymentApiUrl(client.apiUrl, deploymentId);
     return toolkit.group(`SeqPulse: wait for the verdict on ${label}`, async () => {
-        toolkit.info(`Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (fail-on: ${settings.failOn}): ${url}`);
+        toolkit.info(`Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (${constants_INPUT.failOn}: ${settings.failOn}); API: GET ${url}`);
         let lastProgress = "";
         try {
             const result = await client.waitForVerdict(deploymentId, {
@@ -42057,7 +42174,7 @@ async function waitAndGate(toolkit, client, deploymentId, label, settings) {
                 if (verdictFails(verdict.verdict, settings.failOn)) {
                     toolkit.info(text);
                     return {
-                        outcome: { failure: `${text}\nThe job fails because fail-on is ${settings.failOn}.` },
+                        outcome: { failure: `${text}\nThe job fails because ${constants_INPUT.failOn} is ${settings.failOn}.` },
                         deployment,
                     };
                 }
@@ -42068,8 +42185,8 @@ async function waitAndGate(toolkit, client, deploymentId, label, settings) {
                 return { outcome: {}, deployment };
             }
             const problem = result.outcome === "abandoned"
-                ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run: ${url}`
-                : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise verdict-timeout-seconds above the project's observation window: ${url}`;
+                ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run (API: GET ${url})`
+                : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise ${constants_INPUT.verdictTimeoutSeconds} above the project's observation window (API: GET ${url})`;
             if (settings.failOnError)
                 return { outcome: { failure: problem }, deployment: result.deployment };
             toolkit.warning(problem);
@@ -42105,10 +42222,23 @@ const VERDICT_ICON = {
     rollback_recommended: "🛑",
 };
 const MAX_CHARTS = 3;
+/** Points per chart: longer series are thinned out evenly, each phase keeping its share. */
+const MAX_CHART_POINTS = 100;
+const MIN_CHART_POINTS_PER_PHASE = 10;
+/** Longest text in one table cell or list item. */
+const MAX_CELL_CHARS = 500;
+const MAX_FINDINGS_PER_METRIC = 5;
+const MAX_LISTED_REASONS = 20;
+const MAX_QUALITY_ISSUES = 10;
+/**
+ * Ceiling of the whole summary, well under GitHub's 1 MiB per step (other steps of the job write theirs
+ * too). The caps above keep a summary far below it; this is the safety net.
+ */
+const MAX_SUMMARY_BYTES = 128 * 1024;
 /** The job summary: GitHub-flavoured Markdown with a metrics table and mermaid charts. */
 function renderSummary(input) {
     const { deployment, known } = input;
-    const url = deploymentUrl(input.apiUrl, input.deploymentId);
+    const url = deploymentApiUrl(input.apiUrl, input.deploymentId);
     const number = deployment ? String(deployment.deployment_number) : known.number;
     const verdict = deployment?.verdict ?? null;
     const headline = verdict
@@ -42116,9 +42246,12 @@ function renderSummary(input) {
         : deployment
             ? stateHeadline(deployment.state)
             : "status unknown";
-    const lines = [`## SeqPulse · deployment ${number ? `#${number}` : ""} · ${headline}`, ""];
+    const out = new BoundedLines(input.maxBytes ?? MAX_SUMMARY_BYTES);
+    out.add(`## SeqPulse · deployment ${number ? `#${number}` : ""} · ${headline}`, "");
     const rows = [
-        ["Deployment", `[${number ? `#${number}` : input.deploymentId}](${url})`],
+        ["Deployment", number ? `#${number}` : code(input.deploymentId)],
+        // The API's JSON (it needs the API key), not a page: shown as the request to make.
+        ["API", code(`GET ${url}`)],
         ["Environment", code(deployment?.env ?? known.env)],
         ["Branch", code(deployment?.branch ?? known.branch)],
         ["Commit", code((deployment?.commit_sha ?? known.commitSha)?.slice(0, 12))],
@@ -42138,44 +42271,94 @@ function renderSummary(input) {
             ? `${VERDICT_ICON[verdict.verdict]} **${verdict.verdict}** (confidence ${formatConfidence(verdict.confidence)})`
             : "none yet",
     ]);
-    lines.push("| | |", "| --- | --- |", ...rows.map(([name, value]) => `| ${name} | ${value} |`), "");
+    out.table(["| | |", "| --- | --- |"], rows.map(([name, value]) => `| ${name} | ${value} |`));
     if (verdict?.summary)
-        lines.push(`> ${cell(verdict.summary)}`, "");
+        out.add(`> ${cell(verdict.summary)}`, "");
     if (input.note)
-        lines.push(input.note, "");
+        out.add(cell(input.note), "");
     if (!deployment)
-        return `${lines.join("\n")}\n`;
+        return out.text(url);
     const reasons = verdict?.reasons ?? [];
     const samples = orderedSamples(deployment.samples);
     const baseline = samples.filter((sample) => sample.phase === "baseline");
     const post = samples.filter((sample) => sample.phase === "post");
     if (samples.length > 0) {
-        lines.push("### Metrics", "", `Median of the samples in each phase (${baseline.length} baseline, ${post.length} post).`, "", "| Metric | Baseline | Post | Change | Finding |", "| --- | ---: | ---: | ---: | --- |");
-        for (const metric of metricNames) {
+        out.add("### Metrics", "", `Median of the samples in each phase (${baseline.length} baseline, ${post.length} post).`, "");
+        out.table(["| Metric | Baseline | Post | Change | Finding |", "| --- | ---: | ---: | ---: | --- |"], metricNames.map((metric) => {
             const before = median(baseline.map((sample) => sample.metrics[metric]));
             const after = median(post.map((sample) => sample.metrics[metric]));
-            const findings = reasons.filter((reason) => reason.metric === metric).map(describeReason);
-            lines.push(`| ${METRIC_LABEL[metric]} | ${formatValue(metric, before)} | ${formatValue(metric, after)} | ${change(before, after)} | ${findings.join("<br>") || "—"} |`);
-        }
-        lines.push("");
+            const findings = capped(reasons.filter((reason) => reason.metric === metric).map(describeReason), MAX_FINDINGS_PER_METRIC);
+            return `| ${METRIC_LABEL[metric]} | ${formatValue(metric, before)} | ${formatValue(metric, after)} | ${change(before, after)} | ${findings.join("<br>") || "—"} |`;
+        }));
     }
-    const general = reasons.filter((reason) => reason.metric === null);
+    const general = capped(reasons.filter((reason) => reason.metric === null).map(describeReason), MAX_LISTED_REASONS);
     if (general.length > 0) {
-        lines.push(...general.map((reason) => `- ${describeReason(reason)}`), "");
+        for (const reason of general)
+            out.add(`- ${reason}`);
+        out.add("");
     }
     if (verdict && verdict.data_quality.issues.length > 0) {
-        lines.push(`Data quality ${formatConfidence(verdict.data_quality.score)}: ${verdict.data_quality.issues.map(cell).join("; ")}`, "");
+        const issues = capped(verdict.data_quality.issues.map(cell), MAX_QUALITY_ISSUES);
+        out.add(`Data quality ${formatConfidence(verdict.data_quality.score)}: ${issues.join("; ")}`, "");
     }
     if (deployment.collection_failures.length > 0) {
         const last = deployment.collection_failures.at(-1);
-        lines.push(`${deployment.collection_failures.length} sample${deployment.collection_failures.length === 1 ? "" : "s"} could not be collected (last: ${cell(last?.reason ?? "")}).`, "");
+        out.add(`${deployment.collection_failures.length} sample${deployment.collection_failures.length === 1 ? "" : "s"} could not be collected (last: ${cell(last?.reason ?? "")}).`, "");
     }
     for (const metric of chartedMetrics(reasons).slice(0, MAX_CHARTS)) {
         const chart = renderChart(metric, samples, reasons);
+        // All or nothing: a chart cut in half would leave its code fence open.
         if (chart)
-            lines.push(chart, "");
+            out.add(chart, "");
     }
-    return `${lines.join("\n")}\n`;
+    return out.text(url);
+}
+/**
+ * Markdown lines under a byte budget. Once something does not fit, nothing more is added and the
+ * text ends with a note saying so; tables are added row by row, so a long one is cut, not dropped.
+ */
+class BoundedLines {
+    limit;
+    lines = [];
+    bytes = 0;
+    truncated = false;
+    /** `limit` includes room for the closing note. */
+    constructor(limit) {
+        this.limit = limit;
+    }
+    /** Adds the lines together, or none of them. */
+    add(...lines) {
+        if (this.truncated)
+            return false;
+        const size = lines.reduce((sum, line) => sum + Buffer.byteLength(line, "utf8") + 1, 0);
+        if (this.bytes + size > this.limit - TRUNCATION_NOTE_BYTES) {
+            this.truncated = true;
+            return false;
+        }
+        this.lines.push(...lines);
+        this.bytes += size;
+        return true;
+    }
+    table(header, rows) {
+        if (!this.add(...header))
+            return;
+        for (const row of rows)
+            if (!this.add(row))
+                break;
+        this.lines.push("");
+    }
+    text(url) {
+        if (this.truncated) {
+            this.lines.push("", `_The summary was cut here to stay under GitHub's size limit for job summaries; \`GET ${url}\` (SeqPulse API, needs the API key) returns the whole deployment._`, "");
+        }
+        return `${this.lines.join("\n")}\n`;
+    }
+}
+/** Room kept for the closing note: the note itself with a long API URL. */
+const TRUNCATION_NOTE_BYTES = 4096;
+/** The first `max` items, and a last one saying how many were left out. */
+function capped(items, max) {
+    return items.length <= max ? items : [...items.slice(0, max), `… and ${items.length - max} more`];
 }
 /** The metrics a rule fired on; latency when none did, as the usual first thing to look at. */
 function chartedMetrics(reasons) {
@@ -42186,14 +42369,18 @@ function chartedMetrics(reasons) {
     }
     return metrics.length > 0 ? metrics : ["latency_p95"];
 }
-function renderChart(metric, samples, reasons) {
-    if (samples.length < 2)
+function renderChart(metric, allSamples, reasons) {
+    if (allSamples.length < 2)
         return undefined;
+    const samples = chartSamples(allSamples);
     const labels = samples.map((sample) => `${sample.phase === "baseline" ? "B" : "P"}${sample.sequence}`);
     const values = samples.map((sample) => chartValue(metric, sample.metrics[metric]));
     const threshold = reasons.find((reason) => reason.metric === metric && reason.threshold !== null)?.threshold;
+    const shown = samples.length < allSamples.length
+        ? `; ${samples.length} of ${allSamples.length} samples, evenly spaced`
+        : "";
     const lines = [
-        `#### ${METRIC_LABEL[metric]} per sample (B = baseline, P = post)`,
+        `#### ${METRIC_LABEL[metric]} per sample (B = baseline, P = post${shown})`,
         "",
         "```mermaid",
         "xychart-beta",
@@ -42208,6 +42395,33 @@ function renderChart(metric, samples, reasons) {
     }
     lines.push("```");
     return lines.join("\n");
+}
+/**
+ * At most MAX_CHART_POINTS samples: each phase keeps a share in proportion to its samples, but at least
+ * a few (a short baseline must not vanish next to a long post phase), picked evenly, ends included.
+ */
+function chartSamples(samples) {
+    if (samples.length <= MAX_CHART_POINTS)
+        return samples;
+    const baseline = samples.filter((sample) => sample.phase === "baseline");
+    const post = samples.filter((sample) => sample.phase === "post");
+    const minimum = (phase) => Math.min(phase.length, MIN_CHART_POINTS_PER_PHASE);
+    let baselineShare = Math.round((MAX_CHART_POINTS * baseline.length) / samples.length);
+    baselineShare = Math.min(Math.max(baselineShare, minimum(baseline)), MAX_CHART_POINTS - minimum(post));
+    const postShare = Math.min(post.length, MAX_CHART_POINTS - baselineShare);
+    baselineShare = Math.min(baseline.length, MAX_CHART_POINTS - postShare);
+    return [...evenly(baseline, baselineShare), ...evenly(post, postShare)];
+}
+function evenly(items, count) {
+    if (count >= items.length)
+        return items;
+    if (count <= 0)
+        return [];
+    if (count === 1)
+        return items.slice(0, 1);
+    return Array.from({ length: count }, (_, index) => {
+        return items[Math.round((index * (items.length - 1)) / (count - 1))];
+    });
 }
 function orderedSamples(samples) {
     const phaseOrder = { baseline: 0, post: 1 };
@@ -42265,13 +42479,13 @@ function code(value) {
     // GitHub reads \| as a pipe inside a table cell, code spans included.
     return value ? `\`${cell(value.replaceAll("`", "'"))}\`` : "—";
 }
-/** Keeps text inside one table cell. */
+/** Keeps text inside one table cell, and within MAX_CELL_CHARS. */
 function cell(text) {
-    return text.replaceAll("|", "\\|").replaceAll(/\r?\n/g, " ");
+    const short = text.length > MAX_CELL_CHARS ? `${text.slice(0, MAX_CELL_CHARS - 1)}…` : text;
+    return short.replaceAll("|", "\\|").replaceAll(/\r?\n/g, " ");
 }
 
 ;// CONCATENATED MODULE: ./src/run-post.ts
-
 
 
 
@@ -42282,6 +42496,9 @@ function cell(text) {
  * The post step, run when the job ends (post-if: always()). After a trigger: finish the deployment with
  * the job's result, optionally wait for the verdict and gate on it, and write the job summary.
  * After an explicit finish: write the job summary.
+ *
+ * It reads only the inputs it needs (the key, job-status and the gate inputs); the rest comes from the
+ * main step's state, so no other input can keep it from finishing the deployment.
  */
 async function runPost(toolkit, deps) {
     const deploymentId = toolkit.getState(constants_STATE.deploymentId);
@@ -42290,26 +42507,71 @@ async function runPost(toolkit, deps) {
         return {};
     }
     const mode = toolkit.getState(constants_STATE.mode) === "finish" ? "finish" : "trigger";
-    const settings = readSettings(toolkit, readGitHubContext(deps.env));
-    const tuning = readTuning(deps.env, toolkit);
-    const apiUrl = toolkit.getState(constants_STATE.apiUrl) || settings.apiUrl;
-    const client = makeClient({ apiUrl, apiKey: settings.apiKey }, tuning, deps, toolkit);
     const number = toolkit.getState(constants_STATE.deploymentNumber);
     const label = number ? `deployment #${number}` : "the deployment";
+    if (mode === "trigger" && toolkit.getState(constants_STATE.autoFinish) === "false") {
+        toolkit.info(`SeqPulse: ${constants_INPUT.autoFinish} is false, so ${label} is left for an explicit finish step (${constants_INPUT.mode}: finish), which writes the job summary.`);
+        return {};
+    }
+    const inputs = readPostInputs(toolkit);
+    const tuning = readTuning(deps.env, toolkit);
+    const apiUrl = toolkit.getState(constants_STATE.apiUrl) || constants_DEFAULTS.apiUrl;
+    const client = makeClient({ apiUrl, apiKey: inputs.apiKey }, tuning, deps, toolkit);
     if (mode === "finish") {
         const deployment = await readForSummary(toolkit, client, deploymentId);
         await writeSummary(toolkit, client, deploymentId, deployment, undefined);
         return {};
     }
-    if (!settings.autoFinish) {
-        toolkit.info(`SeqPulse: auto-finish is false, so ${label} is left for an explicit finish step (mode: finish), which writes the job summary.`);
-        return {};
+    const result = jobResult(toolkit, label);
+    const { gate } = inputs;
+    const finish = await finishDeployment(toolkit, client, deploymentId, label, result, inputs);
+    if (finish.kind === "error") {
+        await writeSummary(toolkit, client, deploymentId, undefined, result, {
+            note: describeFinishFailure(finish.error),
+        });
+        return finish.outcome;
     }
-    const result = readJobResult(toolkit);
-    const finish = await toolkit.group(`SeqPulse: finish ${label}`, async () => {
-        toolkit.info(`The job ended with status ${toolkit.getInput(INPUT.jobStatus)}: finishing ${label} with result ${result}`);
+    // A gate input the post step cannot read stops the gate, never the finish above.
+    const gating = gate.waitForVerdict && shouldGate(result) && !inputs.gateProblem;
+    if (finish.kind === "already" && !finish.ours && !gating) {
+        // Finished before this step called: by a mode: finish step (its post step writes the summary) or
+        // by another job sharing the deployment.
+        toolkit.info(`SeqPulse: ${label} was already ${finish.state} when the job ended (finished by a ${constants_INPUT.mode}: finish step, whose post step writes the job summary, or by another job), so this step leaves it there.`);
+        return inputs.gateProblem ? { failure: inputs.gateProblem.message } : {};
+    }
+    let outcome = finish.kind === "abandoned" ? finish.outcome : {};
+    let deployment;
+    let note;
+    if (gate.waitForVerdict && finish.kind !== "abandoned") {
+        if (gating) {
+            const gated = await waitAndGate(toolkit, client, deploymentId, label, gateSettings(gate, tuning));
+            outcome = gated.outcome;
+            deployment = gated.deployment;
+        }
+        else if (!shouldGate(result)) {
+            note = notGatedNote(result);
+            toolkit.info(`SeqPulse: ${note}`);
+        }
+    }
+    deployment ??= await readForSummary(toolkit, client, deploymentId);
+    await writeSummary(toolkit, client, deploymentId, deployment, result, { note });
+    if (inputs.gateProblem)
+        return { failure: inputs.gateProblem.message };
+    return outcome;
+}
+/** The job's result; a job-status that is not one finishes the deployment as failed, with a warning. */
+function jobResult(toolkit, label) {
+    const { raw, result } = readJobResult(toolkit);
+    if (result)
+        return result;
+    toolkit.warning(`SeqPulse: ${constants_INPUT.jobStatus} "${raw}" is not a job status (success, failure or cancelled), so ${label} is finished as failed; leave ${constants_INPUT.jobStatus} unset so it defaults to \${{ job.status }}.`);
+    return "failed";
+}
+async function finishDeployment(toolkit, client, deploymentId, label, result, inputs) {
+    return toolkit.group(`SeqPulse: finish ${label}`, async () => {
+        toolkit.info(`The job ended with status ${toolkit.getInput(constants_INPUT.jobStatus) || "(none)"}: finishing ${label} with result ${result}`);
         try {
-            const { data } = await client.finish({ deployment_id: deploymentId, result });
+            const { data, attempts } = await client.finish({ deployment_id: deploymentId, result });
             if (data.status === "accepted") {
                 toolkit.info(`${capitalize(label)} finished with result ${result}.`);
                 return { kind: "finished" };
@@ -42317,53 +42579,22 @@ async function runPost(toolkit, deps) {
             if (data.state === "abandoned") {
                 const message = `SeqPulse: ${label} was abandoned before the job ended (it ran longer than the server's running timeout), so it will not be analyzed.`;
                 // Without a verdict the gate cannot run: that fails a gated job with fail-on-error.
-                if (settings.waitForVerdict && settings.failOnError) {
+                if (inputs.gate.waitForVerdict && inputs.gate.failOnError) {
                     return { kind: "abandoned", outcome: { failure: message } };
                 }
                 toolkit.warning(message);
                 return { kind: "abandoned", outcome: {} };
             }
-            toolkit.info(`${capitalize(label)} is already ${data.state}: an explicit finish step finished it.`);
-            return { kind: "already" };
+            const ours = attempts > 1;
+            toolkit.info(ours
+                ? `${capitalize(label)} is already ${data.state}: this step's earlier attempt most likely finished it, and its answer was lost.`
+                : `${capitalize(label)} is already ${data.state}.`);
+            return { kind: "already", state: data.state, ours };
         }
         catch (error) {
-            return { kind: "error", outcome: handleSeqPulseError(error, settings.failOnError, toolkit) };
+            return { kind: "error", error, outcome: handleSeqPulseError(error, inputs.gate.failOnError, toolkit) };
         }
     });
-    // An explicit finish step owns the verdict and the summary.
-    if (finish.kind === "already")
-        return {};
-    if (finish.kind === "error") {
-        await writeSummary(toolkit, client, deploymentId, undefined, result, {
-            note: "⚠️ SeqPulse could not be reached to finish this deployment; see the step log.",
-        });
-        return finish.outcome;
-    }
-    let outcome = finish.kind === "abandoned" ? finish.outcome : {};
-    let deployment;
-    let note;
-    if (settings.waitForVerdict && finish.kind === "finished") {
-        if (result === "success") {
-            const gate = await waitAndGate(toolkit, client, deploymentId, label, gateSettings(settings, tuning));
-            outcome = gate.outcome;
-            deployment = gate.deployment;
-        }
-        else {
-            note = `The job's result is ${result}, so the action did not wait for a verdict.`;
-            toolkit.info(`SeqPulse: ${note}`);
-        }
-    }
-    deployment ??= await readForSummary(toolkit, client, deploymentId);
-    await writeSummary(toolkit, client, deploymentId, deployment, result, { note });
-    return outcome;
-}
-function gateSettings(settings, tuning) {
-    return {
-        failOn: settings.failOn,
-        verdictTimeoutSeconds: settings.verdictTimeoutSeconds,
-        failOnError: settings.failOnError,
-        pollIntervalMs: tuning.pollIntervalMs,
-    };
 }
 /** One read for the summary; trouble here is only a warning, whatever fail-on-error says. */
 async function readForSummary(toolkit, client, deploymentId) {

@@ -131,6 +131,24 @@ describe("trigger", () => {
     expect(sleeps).toEqual([7000, 20_000]);
   });
 
+  it("waits the backoff when Retry-After says 0", async () => {
+    const { client, sleeps } = await setup([
+      { ...problem(429, "rate_limited", "slow down"), headers: { "retry-after": "0" } },
+      { status: 201, json: triggerResponse() },
+    ]);
+    await client.trigger(triggerBody, { idempotencyKey: "k" });
+    // Half of the 500 ms ceiling with random() = 0.5, not an immediate retry.
+    expect(sleeps).toEqual([250]);
+  });
+
+  it("does not retry a 5xx that retrying will not change", async () => {
+    const { server, client } = await setup([problem(501, "not_implemented", "no such feature")]);
+    const error = await client.trigger(triggerBody).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SeqPulseApiError);
+    expect(error).toMatchObject({ status: 501, code: "not_implemented" });
+    expect(server.requests).toHaveLength(1);
+  });
+
   it("retries 408 Request Timeout", async () => {
     const { client, sleeps } = await setup([{ status: 408 }, { status: 201, json: triggerResponse() }]);
     expect((await client.trigger(triggerBody)).attempts).toBe(2);
@@ -322,6 +340,92 @@ describe("finish and getDeployment", () => {
       /attempts/,
     );
   });
+
+  it("refuses an api URL with credentials, and never echoes them", () => {
+    expect(() => createSeqPulseClient({ apiUrl: "https://ci:hunter2@x.example.com", apiKey: "k" })).toThrow(
+      "SeqPulse client: apiUrl must not contain a user name or password; the API key is the credential",
+    );
+    const error = catchSync(() =>
+      createSeqPulseClient({ apiUrl: "https://ci:hunter2@x example.com/?token=SECRET", apiKey: "k" }),
+    );
+    expect(error.message).toContain("is not a URL");
+    expect(error.message).not.toMatch(/hunter2|SECRET/);
+  });
+});
+
+describe("the API key", () => {
+  it("refuses a key with a line break, a space or another unprintable character, without echoing it", () => {
+    for (const key of [
+      "sp_SECRET\r\nX-Injected: yes",
+      "sp_SECRET\nrest",
+      "sp_SECRET key",
+      "sp_SECRET\u00a0key",
+      "sp_SECRET\u0000",
+      "sp_SECRETé",
+    ]) {
+      const error = catchSync(() => createSeqPulseClient({ apiUrl: "https://x.example.com", apiKey: key }));
+      expect(error, JSON.stringify(key)).toBeInstanceOf(TypeError);
+      expect(error.message).toContain("apiKey contains characters an API key cannot have");
+      expect(error.message).not.toContain("SECRET");
+    }
+    // Surrounding whitespace (a trailing newline from a file) is trimmed, not refused.
+    expect(() =>
+      createSeqPulseClient({ apiUrl: "https://x.example.com", apiKey: ` ${API_KEY}\n` }),
+    ).not.toThrow();
+  });
+
+  it("keeps the key out of every message and retry event, even when a runtime error quotes it", async () => {
+    // What undici says about a header it refuses: the value, key included.
+    const leakyFetch: typeof globalThis.fetch = async (_url, init) => {
+      const authorization = new Headers(init?.headers).get("authorization");
+      throw new TypeError(`Headers.append: "${authorization}" is an invalid header value.`);
+    };
+    const retries: RetryEvent[] = [];
+    const client = createSeqPulseClient({
+      apiUrl: "https://seqpulse.example.com",
+      apiKey: API_KEY,
+      fetch: leakyFetch,
+      retry: { attempts: 3 },
+      sleep: async () => {},
+      onRetry: (event) => retries.push(event),
+    });
+    const error = (await client.trigger(triggerBody).catch((caught: unknown) => caught)) as Error;
+    expect(error).toBeInstanceOf(SeqPulseUnavailableError);
+    expect(error.message).toContain('Headers.append: "Bearer [redacted]" is an invalid header value.');
+    expect(retries).toHaveLength(2);
+    const cause = error.cause as Error;
+    for (const text of [
+      error.message,
+      error.stack,
+      cause.message,
+      cause.stack,
+      ...retries.map((r) => r.reason),
+    ]) {
+      expect(text).not.toContain(API_KEY);
+    }
+  });
+
+  it("keeps the key out of an error built from the server's answer", async () => {
+    const { client } = await setup([
+      problem(400, "validation_error", `header Authorization: Bearer ${API_KEY} is malformed`),
+    ]);
+    const error = (await client.trigger(triggerBody).catch((caught: unknown) => caught)) as SeqPulseApiError;
+    expect(error.message).not.toContain(API_KEY);
+    expect(error.detail).toBe("header Authorization: Bearer [redacted] is malformed");
+  });
+
+  it("fails at once, naming the header but not its value, when a header cannot be sent", async () => {
+    const { server, client, retries } = await setup([{ status: 201, json: triggerResponse() }]);
+    const error = (await client
+      .trigger(triggerBody, { idempotencyKey: "run-1\r\nX-Injected: SECRET" })
+      .catch((caught: unknown) => caught)) as Error;
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe(
+      "SeqPulse client: the idempotency-key header cannot be sent: its value has a line break or another character not allowed in HTTP headers",
+    );
+    expect(server.requests).toHaveLength(0);
+    expect(retries).toEqual([]);
+  });
 });
 
 describe("waitForVerdict", () => {
@@ -372,9 +476,56 @@ describe("waitForVerdict", () => {
     const clock = fakeClock();
     const { server, client } = await setup([{ status: 200, json: deploymentDetail() }], clock);
     const result = await client.waitForVerdict(DEPLOYMENT_ID, { timeoutMs: 10_000, pollIntervalMs: 3_000 });
-    expect(result).toMatchObject({ outcome: "timeout", deployment: { state: "finished" }, polls: 5 });
+    // Polls at 0, 3, 6 and 9 s; at 10 s no time is left for another.
+    expect(result).toMatchObject({ outcome: "timeout", deployment: { state: "finished" }, polls: 4 });
     expect(clock.now()).toBe(10_000);
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it("keeps each poll within the time left, so a hanging server cannot push it past its deadline", async () => {
+    // Sleeps pass at once; requests take real time.
+    const start = Date.now();
+    let slept = 0;
+    const { server, client, retries } = await setup(
+      [{ status: 200, json: deploymentDetail() }, { hang: true }],
+      {
+        now: () => Date.now() - start + slept,
+        sleep: async (ms) => {
+          slept += ms;
+        },
+        timeoutMs: 60_000,
+      },
+    );
+    const result = await client.waitForVerdict(DEPLOYMENT_ID, { timeoutMs: 30_300, pollIntervalMs: 30_000 });
+    // The second poll had the last ~300 ms, not 5 attempts of 60 s: the deployment read first is kept.
+    expect(result).toMatchObject({ outcome: "timeout", deployment: { state: "finished" }, polls: 2 });
+    expect(Date.now() - start).toBeLessThan(5_000);
+    expect(server.requests).toHaveLength(2);
+    expect(retries).toEqual([]);
+  });
+
+  it("makes one request per poll: the poll loop is the retry", async () => {
+    const clock = fakeClock();
+    const { server, client, retries } = await setup(
+      [problem(503, "service_unavailable", "restarting")],
+      clock,
+    );
+    await expect(
+      client.waitForVerdict(DEPLOYMENT_ID, { timeoutMs: 5_000, pollIntervalMs: 1_000 }),
+    ).rejects.toBeInstanceOf(SeqPulseUnavailableError);
+    // Polls at 0, 1, 2, 3 and 4 s, one request each, no retries within a poll.
     expect(server.requests).toHaveLength(5);
+    expect(retries).toEqual([]);
+    expect(clock.now()).toBe(5_000);
+  });
+
+  it("returns the latest deployment at the deadline when SeqPulse went away after earlier polls", async () => {
+    const { client } = await setup(
+      [{ status: 200, json: deploymentDetail() }, problem(503, "service_unavailable", "restarting")],
+      fakeClock(),
+    );
+    const result = await client.waitForVerdict(DEPLOYMENT_ID, { timeoutMs: 5_000, pollIntervalMs: 1_000 });
+    expect(result).toMatchObject({ outcome: "timeout", deployment: { state: "finished" }, polls: 5 });
   });
 
   it("keeps polling through an outage, and throws a non-retryable error at once", async () => {
@@ -408,6 +559,15 @@ describe("waitForVerdict", () => {
     ).rejects.toBeInstanceOf(SeqPulseUnavailableError);
   });
 });
+
+function catchSync(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error");
+}
 
 async function closedPort(): Promise<number> {
   const probe = createServer();

@@ -18,13 +18,18 @@ import {
 } from "./retry.js";
 
 export const CLIENT_VERSION = "0.1.0";
+/**
+ * What an API key may contain: printable ASCII without spaces. Anything else (a line break pasted into
+ * the secret, a non-breaking space…) cannot be sent in an `Authorization` header.
+ */
+export const API_KEY_PATTERN = /^[\x21-\x7e]+$/;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 
 export interface SeqPulseClientOptions {
   /** Base URL of the SeqPulse API, e.g. `https://api.seqpulse.dev` or `https://ops.example.com/seqpulse`. */
   apiUrl: string;
-  /** The project's API key; sent as `Authorization: Bearer <key>`. */
+  /** The project's API key; sent as `Authorization: Bearer <key>`. Printable ASCII without spaces. */
   apiKey: string;
   /** Per-request timeout, the response body included. Default 10 s. */
   timeoutMs?: number;
@@ -94,9 +99,11 @@ export interface SeqPulseClient {
   finish(body: FinishRequest): Promise<SeqPulseResponse<FinishResponse>>;
   getDeployment(id: string): Promise<SeqPulseResponse<DeploymentDetail>>;
   /**
-   * Polls the deployment until it has a verdict, is abandoned, or `timeoutMs` passes. Polls that fail
-   * with {@link SeqPulseUnavailableError} are retried until the deadline; the last such error is thrown
-   * when no poll succeeded after it. Other errors are thrown at once.
+   * Polls the deployment until it has a verdict, is abandoned, or `timeoutMs` passes. Each poll is one
+   * request (no retries of its own) limited to the per-request timeout and to the time left, so the call
+   * ends by the deadline. Polls that fail with {@link SeqPulseUnavailableError} are retried until the
+   * deadline; at the deadline the outcome is `timeout` with the latest deployment read, or, when no poll
+   * ever succeeded, the last poll's error is thrown. Other errors are thrown at once.
    */
   waitForVerdict(id: string, options: WaitForVerdictOptions): Promise<WaitForVerdictResult>;
 }
@@ -113,16 +120,33 @@ interface RequestSpec<T> {
   body?: unknown;
   headers?: Record<string, string>;
   schema: Schema<T>;
+  /** Overrides the retry policy's attempts for this call. */
+  attempts?: number;
+  /** Overrides the per-request timeout for this call. */
+  timeoutMs?: number;
 }
 
 const LooseProblem = ProblemDetails.loose();
 
 export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseClient {
   const apiUrl = normalizeApiUrl(options.apiUrl);
-  if (!options.apiKey || options.apiKey.trim() === "") {
+  const apiKey = (options.apiKey ?? "").trim();
+  if (apiKey === "") {
     throw new TypeError("SeqPulse client: apiKey is empty; pass the project's API key");
   }
-  const apiKey = options.apiKey.trim();
+  if (!API_KEY_PATTERN.test(apiKey)) {
+    // Never echo the key: it is a secret, and this message may end up in a CI log.
+    throw new TypeError(
+      "SeqPulse client: apiKey contains characters an API key cannot have (a space, a line break or another non-printable or non-ASCII character); check that the secret holds the key alone, on one line",
+    );
+  }
+  /**
+   * Takes the key, and any bearer token, out of text bound for messages: defensive, as no message is
+   * built from the key, but a runtime error quoting a header would be. Placeholders such as
+   * `Bearer <key>` in the server's own messages stay.
+   */
+  const redact = (text: string): string =>
+    text.replaceAll(apiKey, "[redacted]").replaceAll(/Bearer\s+(?![<[])\S+/gi, "Bearer [redacted]");
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry ?? {}) };
   if (!Number.isInteger(policy.attempts) || policy.attempts < 1) {
     throw new TypeError(
@@ -138,18 +162,22 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
 
   async function request<T>(spec: RequestSpec<T>): Promise<SeqPulseResponse<T>> {
     const url = `${apiUrl}${spec.path}`;
-    const headers: Record<string, string> = {
+    // Built once, before the first attempt: a header value fetch would refuse fails here, at once,
+    // instead of looking like a network error on every attempt.
+    const headers = buildHeaders({
       accept: "application/json, application/problem+json",
       authorization: `Bearer ${apiKey}`,
       "user-agent": userAgent,
       ...spec.headers,
-    };
-    if (spec.body !== undefined) headers["content-type"] = "application/json";
+      ...(spec.body !== undefined ? { "content-type": "application/json" } : {}),
+    });
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const attempts = spec.attempts ?? policy.attempts;
+    const requestTimeoutMs = spec.timeoutMs ?? timeoutMs;
 
     for (let attempt = 1; ; attempt++) {
-      const outcome = await attemptOnce(url, spec.method, headers, body);
-      const last = attempt >= policy.attempts;
+      const outcome = await attemptOnce(url, spec.method, headers, body, requestTimeoutMs);
+      const last = attempt >= attempts;
 
       if (outcome.kind === "response") {
         const { response, text } = outcome;
@@ -166,10 +194,12 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
         if (!isRetryableStatus(response.status)) {
           throw apiError(spec, response, text, problem);
         }
-        const reason = describeStatus(response.status, problem, text);
+        const reason = redact(describeStatus(response.status, problem, text));
         if (last) {
           throw new SeqPulseUnavailableError(
-            `SeqPulse at ${apiUrl} could not ${spec.action}: ${reason} after ${attempt} attempt${plural(attempt)}`,
+            redact(
+              `SeqPulse at ${apiUrl} could not ${spec.action}: ${reason} after ${attempt} attempt${plural(attempt)}`,
+            ),
             attempt,
             response.status,
             problem,
@@ -178,29 +208,41 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
           );
         }
         const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now());
-        await pause(spec, attempt, retryDelay(attempt, retryAfter, policy, random), response.status, reason);
+        await pause(
+          spec,
+          attempt,
+          attempts,
+          retryDelay(attempt, retryAfter, policy, random),
+          response.status,
+          reason,
+        );
         continue;
       }
 
-      const reason = outcome.timedOut ? `no answer within ${timeoutMs} ms` : networkReason(outcome.error);
+      const reason = outcome.timedOut
+        ? `no answer within ${requestTimeoutMs} ms`
+        : redact(networkReason(outcome.error));
       if (last) {
         throw new SeqPulseUnavailableError(
-          `SeqPulse at ${apiUrl} could not be reached to ${spec.action}: ${reason} (${attempt} attempt${plural(attempt)})`,
+          redact(
+            `SeqPulse at ${apiUrl} could not be reached to ${spec.action}: ${reason} (${attempt} attempt${plural(attempt)})`,
+          ),
           attempt,
           undefined,
           undefined,
           spec.method,
           spec.path,
-          { cause: outcome.error },
+          { cause: redactedCause(outcome.error) },
         );
       }
-      await pause(spec, attempt, retryDelay(attempt, undefined, policy, random), undefined, reason);
+      await pause(spec, attempt, attempts, retryDelay(attempt, undefined, policy, random), undefined, reason);
     }
   }
 
   async function pause(
     spec: RequestSpec<unknown>,
     attempt: number,
+    attempts: number,
     delayMs: number,
     status: number | undefined,
     reason: string,
@@ -209,7 +251,7 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
       method: spec.method,
       path: spec.path,
       attempt,
-      attempts: policy.attempts,
+      attempts,
       delayMs,
       status,
       reason,
@@ -224,15 +266,16 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
   async function attemptOnce(
     url: string,
     method: string,
-    headers: Record<string, string>,
+    headers: Headers,
     body: string | undefined,
+    attemptTimeoutMs: number,
   ): Promise<AttemptOutcome> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
+      controller.abort(new Error(`timed out after ${attemptTimeoutMs} ms`));
+    }, attemptTimeoutMs);
     try {
       const response = await fetchImpl(url, {
         method,
@@ -250,13 +293,21 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
     }
   }
 
+  /** Drops a cause whose text would carry the key, keeping a redacted copy of its message. */
+  function redactedCause(error: unknown): unknown {
+    const text = causeText(error);
+    return redact(text) === text ? error : new Error(redact(networkReason(error)));
+  }
+
   function parseSuccess<T>(spec: RequestSpec<T>, status: number, text: string): T {
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       throw new SeqPulseResponseError(
-        `${apiUrl}${spec.path} answered ${status} with a body that is not JSON (${excerpt(text)}); is ${apiUrl} the SeqPulse API's base URL?`,
+        redact(
+          `${apiUrl}${spec.path} answered ${status} with a body that is not JSON (${excerpt(text)}); is ${apiUrl} the SeqPulse API's base URL?`,
+        ),
         status,
         spec.method,
         spec.path,
@@ -265,7 +316,9 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
     const parsed = spec.schema.safeParse(json);
     if (!parsed.success) {
       throw new SeqPulseResponseError(
-        `${apiUrl}${spec.path} answered ${status} with JSON that is not a SeqPulse response (${parsed.error.message.replaceAll(/\s+/g, " ").slice(0, 300)}); is ${apiUrl} the SeqPulse API's base URL, and is the server up to date?`,
+        redact(
+          `${apiUrl}${spec.path} answered ${status} with JSON that is not a SeqPulse response (${parsed.error.message.replaceAll(/\s+/g, " ").slice(0, 300)}); is ${apiUrl} the SeqPulse API's base URL, and is the server up to date?`,
+        ),
         status,
         spec.method,
         spec.path,
@@ -281,8 +334,8 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
     problem: Problem | undefined,
   ): SeqPulseApiError {
     const status = response.status;
-    const code = problem?.code ?? `http_${status}`;
-    const detail = problem?.detail ?? excerpt(text);
+    const code = redact(problem?.code ?? `http_${status}`);
+    const detail = redact(problem?.detail ?? excerpt(text));
     const explanation = explainRejection({
       status,
       code,
@@ -293,7 +346,7 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
       location: response.headers.get("location"),
     });
     return new SeqPulseApiError(
-      `SeqPulse refused to ${spec.action} (${status} ${code}): ${explanation}`,
+      redact(`SeqPulse refused to ${spec.action} (${status} ${code}): ${explanation}`),
       status,
       code,
       detail,
@@ -302,6 +355,13 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
       spec.path,
     );
   }
+
+  const getDeploymentSpec = (id: string): RequestSpec<DeploymentDetail> => ({
+    method: "GET",
+    path: `/deployments/${encodeURIComponent(id)}`,
+    action: "read the deployment",
+    schema: DeploymentDetail,
+  });
 
   const client: SeqPulseClient = {
     apiUrl,
@@ -326,24 +386,32 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
       });
     },
     getDeployment(id) {
-      return request({
-        method: "GET",
-        path: `/deployments/${encodeURIComponent(id)}`,
-        action: "read the deployment",
-        schema: DeploymentDetail,
-      });
+      return request(getDeploymentSpec(id));
     },
     async waitForVerdict(id, waitOptions) {
       const pollIntervalMs = waitOptions.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
       const deadline = now() + waitOptions.timeoutMs;
       let polls = 0;
       let latest: DeploymentDetail | undefined;
+      let pollError: SeqPulseUnavailableError | undefined;
+      const timedOut = (): WaitForVerdictResult => {
+        // An outage at the end does not hide what earlier polls saw.
+        if (pollError && !latest) throw pollError;
+        return { outcome: "timeout", deployment: latest, polls };
+      };
       for (;;) {
-        let pollError: SeqPulseUnavailableError | undefined;
+        const remaining = deadline - now();
+        if (remaining <= 0) return timedOut();
         try {
-          const { data } = await client.getDeployment(id);
+          // One attempt per poll, within the time left: the loop is the retry, and the deadline holds.
+          const { data } = await request({
+            ...getDeploymentSpec(id),
+            attempts: 1,
+            timeoutMs: Math.min(timeoutMs, remaining),
+          });
           polls++;
           latest = data;
+          pollError = undefined;
           waitOptions.onPoll?.(data, polls);
           if (data.verdict) return { outcome: "verdict", deployment: data, verdict: data.verdict, polls };
           if (data.state === "abandoned") return { outcome: "abandoned", deployment: data, polls };
@@ -352,12 +420,9 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
           polls++;
           pollError = error;
         }
-        const remaining = deadline - now();
-        if (remaining <= 0) {
-          if (pollError) throw pollError;
-          return { outcome: "timeout", deployment: latest, polls };
-        }
-        await sleep(Math.min(pollIntervalMs, remaining));
+        const left = deadline - now();
+        if (left <= 0) return timedOut();
+        await sleep(Math.min(pollIntervalMs, left));
       }
     },
   };
@@ -371,16 +436,45 @@ function normalizeApiUrl(raw: string): string {
     url = new URL(value);
   } catch {
     throw new TypeError(
-      `SeqPulse client: apiUrl ${JSON.stringify(value)} is not a URL; use e.g. https://api.seqpulse.dev`,
+      `SeqPulse client: apiUrl ${JSON.stringify(redactUrl(value))} is not a URL; use e.g. https://api.seqpulse.dev`,
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(`SeqPulse client: apiUrl must be http:// or https:// (got ${url.protocol}//)`);
   }
+  if (url.username || url.password) {
+    throw new TypeError(
+      "SeqPulse client: apiUrl must not contain a user name or password; the API key is the credential",
+    );
+  }
   if (url.search || url.hash) {
     throw new TypeError("SeqPulse client: apiUrl must not have a query string or fragment");
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+/**
+ * A URL fit for a message: the query string and fragment become `?***` / `#***`, and user info (anything
+ * up to an `@`) becomes `***@`, as they may hold credentials. Plain text rules, so text that does not
+ * parse as a URL is redacted too.
+ */
+export function redactUrl(raw: string): string {
+  return raw.replace(/([?#]).*$/s, "$1***").replaceAll(/[^\s/?#@]+@/g, "***@");
+}
+
+/** Sets each header on its own, so a refused value names its header, never the value (it may be the key). */
+function buildHeaders(values: Record<string, string>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(values)) {
+    try {
+      headers.set(name, value);
+    } catch {
+      throw new TypeError(
+        `SeqPulse client: the ${name} header cannot be sent: its value has a line break or another character not allowed in HTTP headers`,
+      );
+    }
+  }
+  return headers;
 }
 
 function parseProblem(text: string): Problem | undefined {
@@ -438,6 +532,22 @@ export function explainRejection(rejection: Rejection): string {
     default:
       return detail;
   }
+}
+
+/** The messages of an error and its causes, to check them for secrets. */
+function causeText(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    if (current instanceof Error) {
+      parts.push(current.message, current.stack ?? "");
+      current = (current as { cause?: unknown }).cause;
+    } else {
+      parts.push(String(current));
+      current = undefined;
+    }
+  }
+  return parts.join("\n");
 }
 
 function networkReason(error: unknown): string {

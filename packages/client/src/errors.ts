@@ -9,7 +9,8 @@ export class SeqPulseError extends Error {
 }
 
 /**
- * SeqPulse answered with an error that retrying will not fix (4xx other than 408/429).
+ * SeqPulse answered with an error that retrying will not fix: a 4xx other than 408/429, or a 5xx other
+ * than 500/502/503/504 (501 Not Implemented, 505…).
  * `code` is the problem's `code` (e.g. `env_not_allowed`), or `http_<status>` when the body was not a
  * SeqPulse problem (a proxy's error page, a wrong api URL).
  */
@@ -29,7 +30,8 @@ export class SeqPulseApiError extends SeqPulseError {
 }
 
 /**
- * SeqPulse could not be reached, timed out, or kept answering 408/429/5xx until the retries ran out.
+ * SeqPulse could not be reached, timed out, or kept answering 408/429/500/502/503/504 until the retries
+ * ran out.
  * `status` is the last HTTP status seen, undefined when no response came at all.
  */
 export class SeqPulseUnavailableError extends SeqPulseError {

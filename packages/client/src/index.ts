@@ -1,10 +1,12 @@
 export {
+  API_KEY_PATTERN,
   CLIENT_VERSION,
   createSeqPulseClient,
   DEFAULT_POLL_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
   explainRejection,
   type RetryEvent,
+  redactUrl,
   type SeqPulseClient,
   type SeqPulseClientOptions,
   type SeqPulseResponse,

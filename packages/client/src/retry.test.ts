@@ -10,9 +10,11 @@ import {
 const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 5_000 };
 
 describe("retry policy", () => {
-  it("retries timeouts, rate limits and server errors only", () => {
+  it("retries timeouts, rate limits and transient server errors only", () => {
     expect([408, 429, 500, 502, 503, 504].every(isRetryableStatus)).toBe(true);
     expect([400, 401, 403, 404, 409, 413, 415, 422].some(isRetryableStatus)).toBe(false);
+    // Retrying does not change these answers.
+    expect([501, 505, 506, 507, 508, 510, 511, 599].some(isRetryableStatus)).toBe(false);
   });
 
   it("draws full-jitter delays under a doubling ceiling capped at maxDelayMs", () => {
@@ -41,5 +43,13 @@ describe("retry policy", () => {
     expect(retryDelay(1, 2_000, policy, () => 0.5)).toBe(2_000);
     expect(retryDelay(1, 60_000, policy, () => 0.5)).toBe(5_000);
     expect(retryDelay(2, undefined, policy, () => 0.5)).toBe(100);
+  });
+
+  it("never waits less than the backoff: Retry-After 0 or a past date is not an immediate retry", () => {
+    const now = Date.parse("2026-01-05T10:00:00Z");
+    expect(retryDelay(3, parseRetryAfter("0", now), policy, () => 0.5)).toBe(200);
+    expect(retryDelay(3, parseRetryAfter("Mon, 05 Jan 2026 09:00:00 GMT", now), policy, () => 0.5)).toBe(200);
+    // A Retry-After shorter than the backoff draw does not shorten the wait either.
+    expect(retryDelay(4, 50, policy, () => 0.5)).toBe(400);
   });
 });

@@ -16,9 +16,14 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxRetryAfterMs: 30_000,
 };
 
-/** Statuses worth another try: the server may answer differently in a moment. */
+/**
+ * Statuses worth another try: the server (or a proxy in front of it) may answer differently in a moment.
+ * Other 5xx (501 Not Implemented, 505, 507, 508…) say something retrying will not change.
+ */
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+  return RETRYABLE_STATUSES.has(status);
 }
 
 /**
@@ -44,13 +49,18 @@ export function parseRetryAfter(header: string | null | undefined, now: number):
   return Math.max(0, date - now);
 }
 
-/** The delay before retry number `retry`: the server's `Retry-After` when given (capped), else backoff. */
+/**
+ * The delay before retry number `retry`: the backoff, or the server's `Retry-After` (capped at
+ * `maxRetryAfterMs`) when that is longer. `Retry-After: 0` or a date in the past therefore never makes
+ * the client retry at once.
+ */
 export function retryDelay(
   retry: number,
   retryAfterMs: number | undefined,
   policy: RetryPolicy,
   random: () => number,
 ): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfterMs);
-  return backoffDelay(retry, policy, random);
+  const backoff = backoffDelay(retry, policy, random);
+  if (retryAfterMs === undefined) return backoff;
+  return Math.max(backoff, Math.min(retryAfterMs, policy.maxRetryAfterMs));
 }
