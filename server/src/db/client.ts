@@ -19,17 +19,11 @@ export function connectDatabase(url: string, options: { max?: number } = {}): Da
 }
 
 /** SQLSTATE 23505: a unique index refused the row because a concurrent request won. */
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  const cause = findPgError(error);
-  return cause?.code === "23505" && (constraint === undefined || cause.constraint === constraint);
-}
-
-function findPgError(error: unknown): { code?: string; constraint?: string } | undefined {
+export function isUniqueViolation(error: unknown): boolean {
+  // Drizzle wraps the driver's error; the SQLSTATE is on the cause.
   for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current === "object" && "code" in current && typeof current.code === "string") {
-      return current as { code: string; constraint?: string };
-    }
+    if (typeof current === "object" && "code" in current) return current.code === "23505";
     current = (current as { cause?: unknown }).cause;
   }
-  return undefined;
+  return false;
 }
