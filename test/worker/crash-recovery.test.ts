@@ -108,6 +108,8 @@ describe("crash safety: the server is killed with SIGKILL in the middle of a win
     "a sample whose fetch was in flight at the kill is not lost",
     { timeout: 240_000 },
     async () => {
+      // Only the process killed below may hold the job: workers left from the other test would take it.
+      await Promise.all(processes.splice(0).map((server) => server.stop()));
       const path = "/crash/in-flight";
       // Requests: baseline, post 1, post 2, then post 3 answers only after 3 s: the kill lands mid-fetch.
       app.script(path, [values(), values(), values(), values({}, 3000), values()]);
@@ -163,6 +165,9 @@ describe("crash safety: the server is killed with SIGKILL in the middle of a win
           `; requests to the endpoint ${app.requestsTo(path).length}`,
       );
       expectCompleteWindow(detail);
+      // The killed fetch was really lost and taken again: one retry of slot 3's job, one extra request.
+      expect(recovered ? recovered.job.retry_count : "still active").toBe(1);
+      expect(app.requestsTo(path)).toHaveLength(PLANNED + 2);
     },
   );
 });
