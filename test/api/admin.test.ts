@@ -83,6 +83,19 @@ describe("POST /admin/projects", () => {
     });
   });
 
+  it("refuses fail-fast on a single sample", async () => {
+    const response = await adminCall<CreateProjectResponse>(api, "POST", "/admin/projects", {
+      body: createBody({ analysis: { fail_fast_consecutive: 1 } }),
+    });
+    const problem = expectProblem(response, 400, "validation_error");
+    expect(problem.errors).toEqual([
+      {
+        path: "analysis.fail_fast_consecutive",
+        message: "must be at least 2: one sample on its own never recommends a rollback",
+      },
+    ]);
+  });
+
   it("refuses a window that plans fewer post samples than a verdict needs", async () => {
     const response = await adminCall<CreateProjectResponse>(api, "POST", "/admin/projects", {
       body: createBody({ observation_window_seconds: 120, sample_interval_seconds: 60 }),

@@ -40938,7 +40938,9 @@ const AnalysisSettings = object({
     /** Fail-fast: a critical metric at or above limit × factor in this many consecutive samples ends the window early. */
     fail_fast_enabled: schemas_boolean(),
     fail_fast_factor: schemas_number().min(1),
-    fail_fast_consecutive: schemas_number().int().min(1),
+    fail_fast_consecutive: schemas_number()
+        .int()
+        .min(2, "must be at least 2: one sample on its own never recommends a rollback"),
 })
     .strict();
 const DEFAULT_ANALYSIS_SETTINGS = {

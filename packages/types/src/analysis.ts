@@ -47,7 +47,10 @@ export const AnalysisSettings = z
     /** Fail-fast: a critical metric at or above limit × factor in this many consecutive samples ends the window early. */
     fail_fast_enabled: z.boolean(),
     fail_fast_factor: z.number().min(1),
-    fail_fast_consecutive: z.number().int().min(1),
+    fail_fast_consecutive: z
+      .number()
+      .int()
+      .min(2, "must be at least 2: one sample on its own never recommends a rollback"),
   })
   .strict();
 export type AnalysisSettings = z.infer<typeof AnalysisSettings>;

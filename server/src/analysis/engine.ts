@@ -29,8 +29,8 @@ const CEILING_METRICS: readonly CeilingMetric[] = ["error_rate", "latency_p95", 
 
 /**
  * One bad sample on its own (a scrape glitch, a GC pause) never recommends a rollback: a critical
- * finding needs at least this many offending post samples. Fail-fast uses the same floor, so a
- * `fail_fast_consecutive` of 1 still waits for a second sample.
+ * finding needs at least this many offending post samples. Fail-fast uses the same floor (the
+ * settings schema refuses a smaller `fail_fast_consecutive`; the engine does not rely on it).
  */
 const MIN_SAMPLES_FOR_ROLLBACK = 2;
 
