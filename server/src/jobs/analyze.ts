@@ -1,8 +1,8 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { analyze } from "../analysis/engine.js";
 import type { Database } from "../db/client.js";
-import { collectionFailures, deployments, metricSamples, projects, verdicts } from "../db/schema/index.js";
-import { observationPlan, toMetricValues } from "./collect.js";
+import { collectionFailures, deployments, metricSamples, verdicts } from "../db/schema/index.js";
+import { loadTarget, observationPlan, toMetricValues } from "./collect.js";
 import { plannedPostSamples } from "./schedule.js";
 
 /**
@@ -23,12 +23,7 @@ export async function analyzeDeployment({
   deadline?: boolean;
 }): Promise<"analyzed" | "skipped"> {
   return db.transaction(async (tx) => {
-    const [target] = await tx
-      .select({ deployment: deployments, project: projects })
-      .from(deployments)
-      .innerJoin(projects, eq(projects.id, deployments.projectId))
-      .where(eq(deployments.id, deploymentId))
-      .for("update", { of: deployments });
+    const target = await loadTarget(tx, deploymentId, { lockForUpdate: true });
     if (target?.deployment.state !== "finished") return "skipped";
 
     const planned = plannedPostSamples(observationPlan(target));

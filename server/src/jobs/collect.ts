@@ -177,12 +177,18 @@ async function recordOutcome(
 
 type Target = NonNullable<Awaited<ReturnType<typeof loadTarget>>>;
 
-export async function loadTarget(db: Pick<Database, "select">, deploymentId: string) {
-  const [row] = await db
+/** The deployment with its project; `lockForUpdate` also locks the deployment row until the transaction ends. */
+export async function loadTarget(
+  db: Pick<Database, "select">,
+  deploymentId: string,
+  { lockForUpdate = false } = {},
+) {
+  const query = db
     .select({ deployment: deployments, project: projects })
     .from(deployments)
     .innerJoin(projects, eq(projects.id, deployments.projectId))
     .where(eq(deployments.id, deploymentId));
+  const [row] = lockForUpdate ? await query.for("update", { of: deployments }) : await query;
   return row;
 }
 
