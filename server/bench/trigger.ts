@@ -12,6 +12,7 @@ import { createApp } from "../src/app.js";
 import { connectDatabase } from "../src/db/client.js";
 import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { runMigrations } from "../src/db/migrate.js";
+import { JobQueue } from "../src/jobs/queue.js";
 import { createLogger } from "../src/logger.js";
 import { createProject } from "../src/projects/service.js";
 
@@ -32,7 +33,13 @@ const embedded = dataDir ? await startEmbeddedPostgres(dataDir, logger) : undefi
 const url = process.env.DATABASE_URL ?? (embedded?.url() as string);
 await runMigrations(url);
 const handle = connectDatabase(url, { max: concurrency });
-const app = createApp({ db: handle.db, logger: createLogger("silent"), runningTimeoutSeconds: 3600 });
+const silent = createLogger("silent");
+const app = createApp({
+  db: handle.db,
+  queue: new JobQueue({ executor: handle.executor, logger: silent }),
+  logger: silent,
+  runningTimeoutSeconds: 3600,
+});
 const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
 await new Promise((resolve) => server.once("listening", resolve));
 const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -10,7 +10,10 @@ const EnvSchema = z.object({
   DATABASE_URL: z
     .string()
     .trim()
-    .refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgres:// or postgresql:// URL")
+    .refine(
+      (value) => /^postgres(ql)?:\/\//.test(value) && URL.canParse(value),
+      "must be a valid postgres:// or postgresql:// URL (percent-encode special characters in the password)",
+    )
     .optional()
     .or(z.literal("").transform(() => undefined)),
   SEQPULSE_DATA_DIR: z.string().min(1).default(".seqpulse"),
@@ -24,8 +27,13 @@ const EnvSchema = z.object({
   SEQPULSE_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   SEQPULSE_ROLE: z.enum(["all", "api", "worker"]).default("all"),
   SEQPULSE_ALLOW_PRIVATE_ENDPOINTS: booleanFlag.default(false),
-  SEQPULSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  SEQPULSE_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
+  SEQPULSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
+  SEQPULSE_QUEUE_POLL_MS: z.coerce.number().int().min(20).max(10_000).default(200),
+  SEQPULSE_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(20),
+  SEQPULSE_DB_STARTUP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  SEQPULSE_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  SEQPULSE_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  SEQPULSE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   SEQPULSE_METRICS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   SEQPULSE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });

@@ -1,6 +1,7 @@
+import { DatabaseUnreachableError } from "./db/wait.js";
 import { ConfigError, loadConfig } from "./env.js";
 import { createLogger, errorFields } from "./logger.js";
-import { startSeqPulse } from "./main.js";
+import { startSeqPulse } from "./server.js";
 
 // Past this, a stuck shutdown gives up waiting; the next start stops a PostgreSQL left behind.
 const SHUTDOWN_DEADLINE_MS = 20_000;
@@ -42,6 +43,10 @@ try {
     process.on(signal, () => shutdown(signal));
   }
 } catch (error) {
-  logger.error("SeqPulse failed to start", errorFields(error));
+  if (error instanceof DatabaseUnreachableError) {
+    process.stderr.write(`SeqPulse cannot start.\n${error.message}\n`);
+  } else {
+    logger.error("SeqPulse failed to start", errorFields(error));
+  }
   process.exit(1);
 }

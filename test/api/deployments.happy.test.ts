@@ -648,12 +648,14 @@ describe("GET /deployments/:id", () => {
         phase: "baseline",
         sequence: 0,
         collected_at: "2030-01-01T00:00:00.000Z",
+        fetched_at: expect.any(String),
         metrics: { requests_per_sec: 12, latency_p95: 100, error_rate: 0, cpu_usage: 0.4, memory_usage: 0.5 },
       },
       {
         phase: "post",
         sequence: 1,
         collected_at: "2030-01-01T00:01:00.000Z",
+        fetched_at: expect.any(String),
         metrics: {
           requests_per_sec: 10,
           latency_p95: 120,

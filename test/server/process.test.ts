@@ -34,8 +34,16 @@ describe("configuration", () => {
     expect(failure.stderr).toContain('PORT="eighty"');
     expect(failure.stderr).toContain('SEQPULSE_ROLE="everything"');
     expect(failure.stderr).toContain("DATABASE_URL=(value hidden)");
-    expect(failure.stderr).toContain("must be a postgres:// or postgresql:// URL");
+    expect(failure.stderr).toContain("must be a valid postgres:// or postgresql:// URL");
     expect(failure.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("refuses a DATABASE_URL that cannot be parsed, naming the variable and hiding its value", async () => {
+    const failure = await runServerExpectingFailure({ DATABASE_URL: "postgres://seqpulse:s3cret@[db/seqpulse" });
+    expect(failure.code).toBe(2);
+    expect(failure.stderr).toContain("DATABASE_URL=(value hidden)");
+    expect(failure.stderr).toContain("percent-encode special characters");
+    expect(failure.stderr).not.toContain("s3cret");
   });
 
   it("refuses a short admin token", async () => {

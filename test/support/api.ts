@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import type { CreateProjectRequest, CreateProjectResponse } from "@seqpulse/types";
 import { createApp } from "../../server/src/app.js";
 import type { AppDeps } from "../../server/src/http/context.js";
+import { JobQueue } from "../../server/src/jobs/queue.js";
 import { createLogger } from "../../server/src/logger.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
@@ -21,9 +22,12 @@ export interface TestApi {
 /** The real app on a real HTTP port, over its own fresh database. */
 export async function startTestApi(overrides: Partial<AppDeps> = {}): Promise<TestApi> {
   const database = await createTestDatabase();
+  const logger = createLogger(process.env.SEQPULSE_TEST_LOG_LEVEL === "debug" ? "debug" : "silent");
   const app = createApp({
     db: database.db,
-    logger: createLogger(process.env.SEQPULSE_TEST_LOG_LEVEL === "debug" ? "debug" : "silent"),
+    // Jobs are queued (in the API's transactions) but no worker consumes them here.
+    queue: new JobQueue({ executor: database.executor, logger }),
+    logger,
     adminToken: TEST_ADMIN_TOKEN,
     runningTimeoutSeconds: 3600,
     ...overrides,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyzeDeployment } from "../../server/src/jobs/analyze.js";
 import { createProject } from "../../server/src/projects/service.js";
+import { analyzeDeployment } from "../../server/src/verdict/analyze-deployment.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 const HEALTHY = {

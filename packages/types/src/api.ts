@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { AnalysisResult, AnalysisSettings, AnalysisSettingsPatch, MetricValues } from "./analysis.js";
-import { DeploymentState, ENV_NAME_PATTERN, PipelineResult, RunningConflict, SamplePhase } from "./enums.js";
+import {
+  DeploymentState,
+  ENV_NAME_PATTERN,
+  FailureKind,
+  PipelineResult,
+  RunningConflict,
+  SamplePhase,
+} from "./enums.js";
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
@@ -111,7 +118,10 @@ export type Deployment = z.infer<typeof Deployment>;
 export const MetricSample = z.object({
   phase: SamplePhase,
   sequence: z.number().int(),
+  /** The slot's scheduled time. */
   collected_at: z.string(),
+  /** When the endpoint actually answered; later than collected_at when the worker was late. */
+  fetched_at: z.string(),
   metrics: MetricValues,
 });
 export type MetricSample = z.infer<typeof MetricSample>;
@@ -120,7 +130,7 @@ export const CollectionFailure = z.object({
   phase: SamplePhase,
   sequence: z.number().int(),
   attempted_at: z.string(),
-  kind: z.enum(["transient", "permanent", "invalid"]),
+  kind: FailureKind,
   reason: z.string(),
   http_status: z.number().int().nullable(),
 });

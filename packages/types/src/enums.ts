@@ -26,6 +26,11 @@ export const metricNames = [
 export const MetricName = z.enum(metricNames);
 export type MetricName = z.infer<typeof MetricName>;
 
+/** How a sample slot failed: transient (network, 5xx, timeout), permanent (refused), invalid (bad payload). */
+export const failureKinds = ["transient", "permanent", "invalid"] as const;
+export const FailureKind = z.enum(failureKinds);
+export type FailureKind = z.infer<typeof FailureKind>;
+
 export const runningConflictModes = ["join", "reject"] as const;
 export const RunningConflict = z.enum(runningConflictModes);
 export type RunningConflict = z.infer<typeof RunningConflict>;

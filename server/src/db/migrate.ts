@@ -5,13 +5,18 @@ import { sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
+import PgBoss from "pg-boss";
+import { QUEUE_DEFAULTS, QUEUE_SCHEMA, QUEUES } from "../jobs/queue.js";
 
 export const MIGRATIONS_FOLDER = join(dirname(fileURLToPath(import.meta.url)), "../../../drizzle");
 
 // Any constant works; it only has to be the same for every SeqPulse process sharing the database.
 const MIGRATION_LOCK_ID = 727_274_001;
 
-/** Applies the committed migrations; concurrent starts wait for each other on an advisory lock. */
+/**
+ * Applies the committed migrations and installs the job queue's schema and queues; concurrent
+ * starts wait for each other on an advisory lock.
+ */
 export async function runMigrations(url: string): Promise<{ applied: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -21,6 +26,7 @@ export async function runMigrations(url: string): Promise<{ applied: number }> {
     const before = await appliedMigrationCount(db);
     await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
     const after = await appliedMigrationCount(db);
+    await installQueues(client);
     return { applied: after - before };
   } finally {
     await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_ID]).catch(() => {});
@@ -43,4 +49,19 @@ export async function appliedMigrationCount(db: NodePgDatabase<Record<string, un
     sql`select count(*)::int as count from drizzle.__drizzle_migrations`,
   );
   return Number(applied.rows[0]?.count ?? 0);
+}
+
+async function installQueues(client: pg.Client): Promise<void> {
+  const boss = new PgBoss({
+    db: { executeSql: (text, values) => client.query(text, values) },
+    schema: QUEUE_SCHEMA,
+    migrate: true,
+    supervise: false,
+    schedule: false,
+  });
+  await boss.start();
+  const existing = new Set((await boss.getQueues()).map((queue) => queue.name));
+  for (const name of QUEUES)
+    if (!existing.has(name)) await boss.createQueue(name, { name, ...QUEUE_DEFAULTS });
+  await boss.stop({ graceful: false, wait: true });
 }

@@ -1,20 +1,18 @@
 import { FinishRequest, ListDeploymentsQuery, TriggerRequest } from "@seqpulse/types";
 import { Hono } from "hono";
 import { z } from "zod";
-import type { DeploymentRow } from "../db/schema/index.js";
 import { AppError } from "../errors.js";
 import { requireApiKey } from "../http/auth.js";
 import type { AppDeps, AppEnv } from "../http/context.js";
 import { readJsonBody } from "../http/json.js";
 import { validationError } from "../http/problem.js";
-import { errorFields, type Logger } from "../logger.js";
 import { resolveIdempotencyKey } from "./idempotency-key.js";
 import { finishDeployment, getDeployment, listDeployments, triggerDeployment } from "./service.js";
 
 const DeploymentId = z.uuid();
 
 export function deploymentRoutes(deps: AppDeps) {
-  const { db, runningTimeoutSeconds } = deps;
+  const { db, queue, runningTimeoutSeconds } = deps;
   return new Hono<AppEnv>()
     .use(requireApiKey(deps))
     .post("/trigger", async (c) => {
@@ -26,6 +24,7 @@ export function deploymentRoutes(deps: AppDeps) {
       });
       const outcome = await triggerDeployment({
         db,
+        queue,
         project: c.get("project"),
         runningTimeoutSeconds,
         input: {
@@ -44,7 +43,6 @@ export function deploymentRoutes(deps: AppDeps) {
           deployment_number: outcome.created.deploymentNumber,
           env: outcome.created.env,
         });
-        await notify(deps, log, "created", outcome.created);
       }
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.response, outcome.created ? 201 : 200);
@@ -53,6 +51,7 @@ export function deploymentRoutes(deps: AppDeps) {
       const body = await readJsonBody(c, FinishRequest);
       const { response, finished } = await finishDeployment({
         db,
+        queue,
         project: c.get("project"),
         deploymentId: body.deployment_id,
         result: body.result,
@@ -63,7 +62,6 @@ export function deploymentRoutes(deps: AppDeps) {
           deployment_id: finished.id,
           result: finished.pipelineResult,
         });
-        await notify(deps, c.get("logger"), "finished", finished);
         return c.json(response, 202);
       }
       return c.json(response, 200);
@@ -83,18 +81,4 @@ export function deploymentRoutes(deps: AppDeps) {
       }
       return c.json(await getDeployment({ db, project: c.get("project"), deploymentId: id }));
     });
-}
-
-/** The state change is committed; a failure to schedule its jobs is repaired by the worker's reconciler. */
-async function notify(deps: AppDeps, log: Logger, event: "created" | "finished", deployment: DeploymentRow) {
-  if (!deps.events) return;
-  try {
-    await deps.events[event](deployment);
-  } catch (error) {
-    log.error("could not queue deployment jobs", {
-      deployment_id: deployment.id,
-      event,
-      ...errorFields(error),
-    });
-  }
 }

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type {
   CiMetadata,
-  Deployment,
   DeploymentDetail,
   DeploymentList,
   FinishResponse,
@@ -9,19 +8,14 @@ import type {
   PipelineResult,
   TriggerResponse,
 } from "@seqpulse/types";
-import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
-import { type Database, isUniqueViolation } from "../db/client.js";
-import {
-  collectionFailures,
-  type DeploymentRow,
-  deployments,
-  metricSamples,
-  type Project,
-  projects,
-  verdicts,
-} from "../db/schema/index.js";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { type Database, isUniqueViolation, transactionExecutor } from "../db/client.js";
+import { type DeploymentRow, deployments, type Project, projects, verdicts } from "../db/schema/index.js";
 import { AppError } from "../errors.js";
-import { toMetricValues } from "../jobs/collect.js";
+import type { JobQueue } from "../jobs/queue.js";
+import { loadEvidence, toDeployment, toDeploymentDetail, toTriggerResponse } from "./store.js";
+import { abandonStaleRunning } from "./sweep.js";
+import { observationPlan } from "./window.js";
 
 export interface TriggerInput {
   env: string;
@@ -45,11 +39,13 @@ const MAX_TRIGGER_ROUNDS = 5;
 
 export async function triggerDeployment({
   db,
+  queue,
   project,
   input,
   runningTimeoutSeconds,
 }: {
   db: Database;
+  queue: JobQueue;
   project: Project;
   input: TriggerInput;
   runningTimeoutSeconds: number;
@@ -121,7 +117,9 @@ export async function triggerDeployment({
             ci: input.ci ?? null,
           })
           .returning();
-        return row as DeploymentRow;
+        const created = row as DeploymentRow;
+        await queue.enqueueBaseline(transactionExecutor(tx), created.id);
+        return created;
       });
       return { response: toTriggerResponse(created, "created"), replayed: false, created };
     } catch (error) {
@@ -147,34 +145,45 @@ function replay(known: DeploymentRow, input: TriggerInput, fingerprint: string):
 
 export async function finishDeployment({
   db,
+  queue,
   project,
   deploymentId,
   result,
   runningTimeoutSeconds,
 }: {
   db: Database;
+  queue: JobQueue;
   project: Project;
   deploymentId: string;
   result: PipelineResult;
   runningTimeoutSeconds: number;
 }): Promise<{ response: FinishResponse; finished?: DeploymentRow }> {
   await abandonStaleRunning({ db, runningTimeoutSeconds, projectId: project.id, deploymentId });
-  const [finished] = await db
-    .update(deployments)
-    .set({
-      state: "finished",
-      pipelineResult: result,
-      finishedAt: sql`now()`,
-      durationMs: sql`greatest(0, round(extract(epoch from (now() - ${deployments.startedAt})) * 1000))::int`,
-    })
-    .where(
-      and(
-        eq(deployments.id, deploymentId),
-        eq(deployments.projectId, project.id),
-        eq(deployments.state, "running"),
-      ),
-    )
-    .returning();
+  const finished = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(deployments)
+      .set({
+        state: "finished",
+        pipelineResult: result,
+        finishedAt: sql`now()`,
+        durationMs: sql`greatest(0, round(extract(epoch from (now() - ${deployments.startedAt})) * 1000))::int`,
+      })
+      .where(
+        and(
+          eq(deployments.id, deploymentId),
+          eq(deployments.projectId, project.id),
+          eq(deployments.state, "running"),
+        ),
+      )
+      .returning();
+    if (row)
+      await queue.enqueueWindow(
+        transactionExecutor(tx),
+        row.id,
+        observationPlan({ deployment: row, project }),
+      );
+    return row;
+  });
   if (finished) {
     return { response: { status: "accepted", deployment_id: finished.id, state: "finished" }, finished };
   }
@@ -184,38 +193,6 @@ export async function finishDeployment({
     .where(and(eq(deployments.id, deploymentId), eq(deployments.projectId, project.id)));
   if (!current) throw deploymentNotFound(deploymentId);
   return { response: { status: "ignored", deployment_id: deploymentId, state: current.state } };
-}
-
-/**
- * Moves running deployments older than the timeout to `abandoned`, so they stop blocking their
- * environment. Scoped to one environment or deployment when found on a request; global for the sweep.
- */
-export async function abandonStaleRunning({
-  db,
-  runningTimeoutSeconds,
-  projectId,
-  env,
-  deploymentId,
-}: {
-  db: Database;
-  runningTimeoutSeconds: number;
-  projectId?: string;
-  env?: string;
-  deploymentId?: string;
-}): Promise<DeploymentRow[]> {
-  return db
-    .update(deployments)
-    .set({ state: "abandoned", abandonedAt: sql`now()`, stateReason: "running_timeout" })
-    .where(
-      and(
-        eq(deployments.state, "running"),
-        lt(deployments.startedAt, sql`now() - make_interval(secs => ${runningTimeoutSeconds})`),
-        projectId === undefined ? undefined : eq(deployments.projectId, projectId),
-        env === undefined ? undefined : eq(deployments.env, env),
-        deploymentId === undefined ? undefined : eq(deployments.id, deploymentId),
-      ),
-    )
-    .returning();
 }
 
 export async function getDeployment({
@@ -232,46 +209,11 @@ export async function getDeployment({
     .from(deployments)
     .where(and(eq(deployments.id, deploymentId), eq(deployments.projectId, project.id)));
   if (!row) throw deploymentNotFound(deploymentId);
-  const [samples, failures, [verdict]] = await Promise.all([
-    db
-      .select()
-      .from(metricSamples)
-      .where(eq(metricSamples.deploymentId, row.id))
-      .orderBy(asc(metricSamples.collectedAt), asc(metricSamples.phase)),
-    db
-      .select()
-      .from(collectionFailures)
-      .where(eq(collectionFailures.deploymentId, row.id))
-      .orderBy(asc(collectionFailures.attemptedAt)),
+  const [evidence, [verdict]] = await Promise.all([
+    loadEvidence(db, row.id),
     db.select().from(verdicts).where(eq(verdicts.deploymentId, row.id)),
   ]);
-  return {
-    ...toDeployment(row),
-    samples: samples.map((sample) => ({
-      phase: sample.phase,
-      sequence: sample.sequence,
-      collected_at: sample.collectedAt.toISOString(),
-      metrics: toMetricValues(sample),
-    })),
-    collection_failures: failures.map((failure) => ({
-      phase: failure.phase,
-      sequence: failure.sequence,
-      attempted_at: failure.attemptedAt.toISOString(),
-      kind: failure.kind,
-      reason: failure.reason,
-      http_status: failure.httpStatus,
-    })),
-    verdict: verdict
-      ? {
-          verdict: verdict.verdict,
-          confidence: verdict.confidence,
-          summary: verdict.summary,
-          reasons: verdict.reasons,
-          data_quality: verdict.dataQuality,
-          created_at: verdict.createdAt.toISOString(),
-        }
-      : null,
-  };
+  return toDeploymentDetail(row, evidence, verdict);
 }
 
 export async function listDeployments({
@@ -339,49 +281,12 @@ function resolveMetricsEndpoint(project: Project, requested: string | null | und
 
 /** What a replayed key must match: the parts of the request that define which deploy it is. */
 function requestFingerprint(input: TriggerInput): string {
-  const parts = [input.branch ?? null, input.commitSha?.toLowerCase() ?? null, input.metricsEndpoint ?? null];
+  // URL parsing lowercases the scheme and host: HTTP://Host/m and http://host/m are one endpoint.
+  const endpoint = input.metricsEndpoint ? new URL(input.metricsEndpoint).href : null;
+  const parts = [input.branch ?? null, input.commitSha?.toLowerCase() ?? null, endpoint];
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
 }
 
 function deploymentNotFound(deploymentId: string): AppError {
   return new AppError("not_found", `no deployment ${deploymentId} in this project`);
-}
-
-function toTriggerResponse(
-  row: DeploymentRow,
-  status: TriggerResponse["status"],
-  reason?: TriggerResponse["reason"],
-): TriggerResponse {
-  return {
-    deployment_id: row.id,
-    deployment_number: row.deploymentNumber,
-    status,
-    ...(reason ? { reason } : {}),
-    env: row.env,
-    state: row.state,
-    started_at: row.startedAt.toISOString(),
-    idempotency_key: row.idempotencyKey,
-  };
-}
-
-export function toDeployment(row: DeploymentRow): Deployment {
-  return {
-    id: row.id,
-    project_id: row.projectId,
-    deployment_number: row.deploymentNumber,
-    env: row.env,
-    state: row.state,
-    state_reason: row.stateReason,
-    pipeline_result: row.pipelineResult,
-    idempotency_key: row.idempotencyKey,
-    branch: row.branch,
-    commit_sha: row.commitSha,
-    metrics_endpoint: row.metricsEndpoint,
-    ci: row.ci,
-    started_at: row.startedAt.toISOString(),
-    finished_at: row.finishedAt?.toISOString() ?? null,
-    duration_ms: row.durationMs,
-    abandoned_at: row.abandonedAt?.toISOString() ?? null,
-    analyzed_at: row.analyzedAt?.toISOString() ?? null,
-  };
 }

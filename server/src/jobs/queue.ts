@@ -1,87 +1,92 @@
-import { sql } from "drizzle-orm";
+import { createHash, randomUUID } from "node:crypto";
+import type { SamplePhase } from "@seqpulse/types";
 import PgBoss from "pg-boss";
-import type { Database } from "../db/client.js";
-import { collectionFailures, type DeploymentRow, deployments, metricSamples } from "../db/schema/index.js";
-import type { DeploymentEvents } from "../http/context.js";
-import { errorFields, type Logger } from "../logger.js";
-import { analyzeDeployment } from "./analyze.js";
+import type { SqlExecutor } from "../db/client.js";
 import {
-  type CollectorOptions,
-  collectSample,
-  loadTarget,
-  observationPlan,
-  type SampleJob,
-} from "./collect.js";
-import { jobId, plannedPostSamples, postSlotTime } from "./schedule.js";
+  type ObservationPlan,
+  plannedPostSamples,
+  postSlotTime,
+  type SampleSlot,
+} from "../deployments/window.js";
+import { errorFields, type Logger } from "../logger.js";
 
-const COLLECT_QUEUE = "seqpulse.collect-sample";
-const ANALYZE_QUEUE = "seqpulse.analyze";
 /** Job rows live in their own schema of the same database. */
 export const QUEUE_SCHEMA = "pgboss";
+export const COLLECT_QUEUE = "seqpulse.collect-sample";
+export const ANALYZE_QUEUE = "seqpulse.analyze";
+export const QUEUES = [COLLECT_QUEUE, ANALYZE_QUEUE] as const;
+export type QueueName = (typeof QUEUES)[number];
+
+export const QUEUE_DEFAULTS = { retryLimit: 5, retryDelay: 2, retryBackoff: true } as const;
 
 // A sample job retries its endpoint for at most ~45 s; past this it is presumed lost with its worker.
 const JOB_EXPIRE_SECONDS = 120;
-// Extra time after the last post slot before the analysis runs anyway, whatever the endpoint did.
-// Longer than a job's expiry plus pg-boss's maintenance interval, so that a sample job lost with a
-// crashed worker has been retried by then.
-const MAINTENANCE_INTERVAL_SECONDS = 30;
-const ANALYSIS_GRACE_SECONDS = JOB_EXPIRE_SECONDS + MAINTENANCE_INTERVAL_SECONDS + 30;
+export const MAINTENANCE_INTERVAL_SECONDS = 30;
+/**
+ * Extra time after the last post slot before the analysis runs anyway, whatever the endpoint did.
+ * Longer than a job's expiry plus pg-boss's maintenance interval, so that a sample job lost with a
+ * crashed worker has been retried by then.
+ */
+export const ANALYSIS_GRACE_SECONDS = JOB_EXPIRE_SECONDS + MAINTENANCE_INTERVAL_SECONDS + 30;
 
-const deadlineJobId = (deploymentId: string) => jobId("analyze-deadline", deploymentId, "analysis");
+export type SampleJob = SampleSlot;
 
-interface AnalyzeJob {
+export interface AnalyzeJob {
   deploymentId: string;
   /** Set on the job that runs when the window's time is up, whatever settled. */
   deadline?: boolean;
 }
 
-export interface JobQueue {
-  events: DeploymentEvents;
-  startWorkers(options: WorkerOptions): Promise<void>;
-  readiness(): Promise<string | undefined>;
-  stop(): Promise<void>;
+export interface QueuedJob<Data> {
+  id: string;
+  data: Data;
 }
 
-export interface WorkerOptions {
-  collector: CollectorOptions;
+export interface WorkOptions {
+  /** Jobs of this queue handled at once by this process. */
   concurrency: number;
-  reconcileIntervalSeconds: number;
+  /** Sleep between fetches only while the queue is empty. */
+  idlePollMs: number;
 }
 
-export async function createJobQueue({
-  url,
-  db,
-  logger,
-}: {
-  url: string;
-  db: Database;
-  logger: Logger;
-}): Promise<JobQueue> {
-  const boss = new PgBoss({
-    connectionString: url,
-    schema: QUEUE_SCHEMA,
-    max: 10,
-    maintenanceIntervalSeconds: MAINTENANCE_INTERVAL_SECONDS,
-    archiveCompletedAfterSeconds: 3600,
-  });
-  boss.on("error", (error) => logger.error("job queue error", errorFields(error)));
-  await boss.start();
-  for (const name of [COLLECT_QUEUE, ANALYZE_QUEUE]) {
-    await boss.createQueue(name, { name, retryLimit: 5, retryDelay: 2, retryBackoff: true });
+/**
+ * The pg-boss queue, written through SeqPulse's own pool: a job is queued with the caller's
+ * executor, so a transaction's state change and the jobs it owes commit together.
+ */
+export class JobQueue {
+  readonly #boss: PgBoss;
+  readonly #executor: SqlExecutor;
+  readonly #logger: Logger;
+  readonly #consumers: Array<Promise<void>> = [];
+  #stopping = false;
+  readonly #wakers = new Set<() => void>();
+
+  constructor({ executor, logger }: { executor: SqlExecutor; logger: Logger }) {
+    this.#logger = logger;
+    this.#executor = executor;
+    this.#boss = new PgBoss({
+      db: executor,
+      schema: QUEUE_SCHEMA,
+      migrate: false,
+      // Maintenance runs only once started, which only workers do.
+      supervise: true,
+      schedule: false,
+      maintenanceIntervalSeconds: MAINTENANCE_INTERVAL_SECONDS,
+      archiveCompletedAfterSeconds: 3600,
+    });
+    this.#boss.on("error", (error) => logger.error("job queue error", errorFields(error)));
   }
-  let reconcileTimer: NodeJS.Timeout | undefined;
 
-  const sendBaseline = (deployment: Pick<DeploymentRow, "id">) =>
-    boss.send(
+  async enqueueBaseline(executor: SqlExecutor, deploymentId: string): Promise<void> {
+    await this.#boss.send(
       COLLECT_QUEUE,
-      { deploymentId: deployment.id, phase: "baseline", sequence: 0 } satisfies SampleJob,
-      { id: jobId("collect", deployment.id, "baseline"), expireInSeconds: JOB_EXPIRE_SECONDS },
+      { deploymentId, phase: "baseline", sequence: 0 } satisfies SampleJob,
+      { id: jobId("collect", deploymentId, "baseline"), expireInSeconds: JOB_EXPIRE_SECONDS, db: executor },
     );
+  }
 
-  const schedulePostWindow = async (deploymentId: string) => {
-    const target = await loadTarget(db, deploymentId);
-    if (!target?.deployment.finishedAt) return;
-    const plan = observationPlan(target);
+  /** The window's sample jobs and the analysis deadline, in one statement. */
+  async enqueueWindow(executor: SqlExecutor, deploymentId: string, plan: ObservationPlan): Promise<void> {
     const planned = plannedPostSamples(plan);
     const jobs: PgBoss.JobInsert[] = [];
     for (let sequence = 1; sequence <= planned; sequence++) {
@@ -91,146 +96,133 @@ export async function createJobQueue({
         data: { deploymentId, phase: "post", sequence } satisfies SampleJob,
         startAfter: postSlotTime(plan, sequence),
         expireInSeconds: JOB_EXPIRE_SECONDS,
-        retryLimit: 5,
+        ...QUEUE_DEFAULTS,
       });
     }
-    const lastSlot = postSlotTime(plan, planned);
-    // Inserted in the same statement as the sample jobs: its presence proves the window was queued.
     jobs.push({
-      id: deadlineJobId(deploymentId),
+      id: jobId("analyze-deadline", deploymentId, "analysis"),
       name: ANALYZE_QUEUE,
       data: { deploymentId, deadline: true } satisfies AnalyzeJob,
-      startAfter: new Date(lastSlot.getTime() + ANALYSIS_GRACE_SECONDS * 1000),
+      startAfter: new Date(postSlotTime(plan, planned).getTime() + ANALYSIS_GRACE_SECONDS * 1000),
       retryLimit: 10,
     });
-    await boss.insert(jobs);
-  };
-
-  const requestAnalysis = (deploymentId: string) =>
-    boss.send(ANALYZE_QUEUE, { deploymentId } satisfies AnalyzeJob, {
-      id: jobId("analyze", deploymentId, "analysis"),
-      retryLimit: 10,
-    });
+    await this.#boss.insert(jobs, { db: executor });
+  }
 
   /**
-   * Queues the jobs a crash lost between committing a state change and queueing its jobs: the
-   * baseline job of a deployment whose baseline slot has no outcome, and the window of a finished
-   * deployment that was never queued.
+   * Asks for the analysis. `once` gives the job a stable id, so that every sample that finds the
+   * window complete queues one analysis; the overdue sweep sends fresh ones.
    */
-  const reconcile = async () => {
-    const { rows: candidates } = await db.execute<{
-      id: string;
-      state: string;
-      baseline_settled: boolean;
-    }>(sql`
-      select d.id, d.state,
-             exists (select 1 from ${metricSamples} s where s.deployment_id = d.id and s.phase = 'baseline')
-          or exists (select 1 from ${collectionFailures} f where f.deployment_id = d.id and f.phase = 'baseline')
-             as baseline_settled
-      from ${deployments} d
-      where (d.state = 'running' and d.started_at < now() - interval '5 seconds')
-         or (d.state = 'finished' and d.finished_at < now() - interval '5 seconds')`);
-    const expected = candidates.flatMap((candidate) => [
-      ...(candidate.baseline_settled
-        ? []
-        : [
-            {
-              id: jobId("collect", candidate.id, "baseline"),
-              what: "baseline",
-              deployment: candidate.id,
-              queue: () => sendBaseline(candidate),
-            },
-          ]),
-      ...(candidate.state === "finished"
-        ? [
-            {
-              id: deadlineJobId(candidate.id),
-              what: "window",
-              deployment: candidate.id,
-              queue: () => schedulePostWindow(candidate.id),
-            },
-          ]
-        : []),
-    ]);
-    if (expected.length === 0) return;
-    const idList = sql.join(
-      expected.map((job) => sql`${job.id}::uuid`),
-      sql`, `,
+  async enqueueAnalysis(
+    executor: SqlExecutor,
+    deploymentId: string,
+    { deadline = false, once = true } = {},
+  ): Promise<void> {
+    await this.#boss.send(ANALYZE_QUEUE, { deploymentId, deadline } satisfies AnalyzeJob, {
+      id: once ? jobId("analyze", deploymentId, "analysis") : randomUUID(),
+      retryLimit: 10,
+      db: executor,
+    });
+  }
+
+  async readiness(): Promise<string | undefined> {
+    const { rows } = await this.#executor.executeSql(
+      `select to_regclass('${QUEUE_SCHEMA}.job') is not null as present`,
     );
-    const { rows } = await db.execute<{ id: string }>(sql`
-      select id::text from ${sql.raw(QUEUE_SCHEMA)}.job where id in (${idList})
-      union all
-      select id::text from ${sql.raw(QUEUE_SCHEMA)}.archive where id in (${idList})`);
-    const queued = new Set(rows.map((row) => row.id));
-    for (const job of expected.filter((job) => !queued.has(job.id))) {
-      logger.warn("queueing jobs lost before they were queued", {
-        deployment_id: job.deployment,
-        jobs: job.what,
-      });
-      await job.queue();
-    }
-  };
+    return (rows[0] as { present?: boolean } | undefined)?.present ? undefined : "job queue schema missing";
+  }
 
-  return {
-    events: {
-      created: async (deployment) => {
-        await sendBaseline(deployment);
-      },
-      finished: (deployment) => schedulePostWindow(deployment.id),
-    },
+  /** Starts pg-boss's maintenance (expiry, retries, archiving); the worker role runs it. */
+  async startMaintenance(): Promise<void> {
+    await this.#boss.start();
+  }
 
-    async startWorkers({ collector, concurrency, reconcileIntervalSeconds }) {
-      for (let index = 0; index < concurrency; index++) {
-        await boss.work<SampleJob>(
-          COLLECT_QUEUE,
-          { pollingIntervalSeconds: 0.5, batchSize: 1 },
-          async ([job]) => {
-            if (!job) return;
-            const result = await collectSample({ db, logger, collector }, job.data);
-            if (result.status === "settled" && result.analysisDue) {
-              logger.info("analysis due", { deployment_id: job.data.deploymentId, why: result.analysisDue });
-              await requestAnalysis(job.data.deploymentId);
-            }
-          },
-        );
+  /**
+   * Consumes a queue: fetches as many jobs as there are free slots, runs them concurrently, and
+   * fetches again at once while jobs keep coming; it sleeps only when the queue is empty. Every
+   * completion and failure is awaited, so a database outage fails a call here instead of the
+   * process; a job whose completion was lost expires and runs again (handlers are idempotent).
+   */
+  work<Data>(name: QueueName, handler: (job: QueuedJob<Data>) => Promise<void>, options: WorkOptions): void {
+    const inFlight = new Set<Promise<void>>();
+    const run = async (job: QueuedJob<Data>) => {
+      try {
+        await handler(job);
+        await this.#boss.complete(name, job.id);
+      } catch (error) {
+        this.#logger.warn("job failed", { queue: name, job_id: job.id, ...errorFields(error) });
+        await this.#boss
+          .fail(name, job.id, { message: error instanceof Error ? error.message : String(error) })
+          .catch((failError: unknown) =>
+            this.#logger.warn("could not record a job failure; it will expire and run again", {
+              queue: name,
+              job_id: job.id,
+              ...errorFields(failError),
+            }),
+          );
       }
-      await boss.work<AnalyzeJob>(
-        ANALYZE_QUEUE,
-        { pollingIntervalSeconds: 0.5, batchSize: 1 },
-        async ([job]) => {
-          if (!job) return;
-          const outcome = await analyzeDeployment({
-            db,
-            deploymentId: job.data.deploymentId,
-            deadline: job.data.deadline === true,
-          });
-          if (outcome === "analyzed")
-            logger.info("deployment analyzed", { deployment_id: job.data.deploymentId });
-        },
-      );
-      let reconciling = false;
-      const runReconcile = async () => {
-        if (reconciling) return;
-        reconciling = true;
-        await reconcile().catch((error) => logger.error("job reconciliation failed", errorFields(error)));
-        reconciling = false;
+    };
+    const consume = async () => {
+      while (!this.#stopping) {
+        const free = options.concurrency - inFlight.size;
+        if (free <= 0) {
+          await Promise.race(inFlight);
+          continue;
+        }
+        // pg-boss's fetch returns no jobs when the database fails.
+        const jobs = (await this.#boss.fetch<Data>(name, { batchSize: free })) ?? [];
+        for (const job of jobs) {
+          const running = run(job).finally(() => inFlight.delete(running));
+          inFlight.add(running);
+        }
+        if (jobs.length === 0) await this.#idle(options.idlePollMs, inFlight);
+      }
+      await Promise.allSettled(inFlight);
+    };
+    this.#consumers.push(consume());
+  }
+
+  /** Sleeps until the poll interval passes, a running job ends, or the queue stops. */
+  #idle(ms: number, inFlight: Set<Promise<void>>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakers.delete(done);
+        resolve();
       };
-      await runReconcile();
-      reconcileTimer = setInterval(runReconcile, reconcileIntervalSeconds * 1000);
-      reconcileTimer.unref();
-    },
+      const timer = setTimeout(done, ms);
+      this.#wakers.add(done);
+      if (inFlight.size > 0) Promise.race(inFlight).then(done, done);
+    });
+  }
 
-    async readiness() {
-      const { rows } = await db.execute<{ present: boolean }>(
-        sql`select to_regclass(${`${QUEUE_SCHEMA}.job`}) is not null as present`,
-      );
-      return rows[0]?.present ? undefined : "job queue schema missing";
-    },
+  async stop({ timeoutMs = 5_000 } = {}): Promise<void> {
+    this.#stopping = true;
+    for (const wake of [...this.#wakers]) wake();
+    const drained = Promise.allSettled(this.#consumers);
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([drained, deadline]);
+    await this.#boss.stop({ graceful: false, wait: true, timeout: 1_000 }).catch(() => {});
+  }
+}
 
-    async stop() {
-      clearInterval(reconcileTimer);
-      // Well inside the 10 s that `docker stop` waits before SIGKILL.
-      await boss.stop({ graceful: true, timeout: 5_000, wait: true });
-    },
-  };
+/**
+ * A stable job id per deployment, phase and sequence: sending the same job twice (a retried
+ * request, a repeated analysis request) inserts it once.
+ */
+export function jobId(
+  kind: string,
+  deploymentId: string,
+  phase: SamplePhase | "analysis",
+  sequence = 0,
+): string {
+  const hex = createHash("sha256").update(`${kind}:${deploymentId}:${phase}:${sequence}`).digest("hex");
+  // Shape the digest as a version-5-style UUID, which pg-boss requires for ids.
+  return [
+    hex.slice(0, 8),
+    hex.slice(8, 12),
+    `5${hex.slice(13, 16)}`,
+    ((Number.parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16) + hex.slice(18, 20),
+    hex.slice(20, 32),
+  ].join("-");
 }

@@ -8,8 +8,8 @@ import {
 import { asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type Project, projects } from "../db/schema/index.js";
+import { plannedPostSamples } from "../deployments/window.js";
 import { AppError } from "../errors.js";
-import { plannedPostSamples } from "../jobs/schedule.js";
 import { generateApiKey, generateHmacSecret, parseApiKeyId, secretMatches } from "./credentials.js";
 
 /** Post samples one observation window may plan; each is a queued job. */

@@ -71,12 +71,14 @@ export function sample(
   sequence: number,
   metrics: Partial<DeploymentDetail["samples"][number]["metrics"]> = {},
 ): DeploymentDetail["samples"][number] {
+  const slotTime = new Date(
+    Date.parse("2026-01-05T10:00:00Z") + (phase === "post" ? 60_000 : 0) + sequence * 1000,
+  ).toISOString();
   return {
     phase,
     sequence,
-    collected_at: new Date(
-      Date.parse("2026-01-05T10:00:00Z") + (phase === "post" ? 60_000 : 0) + sequence * 1000,
-    ).toISOString(),
+    collected_at: slotTime,
+    fetched_at: slotTime,
     metrics: {
       requests_per_sec: 50,
       latency_p95: 120,

@@ -1,4 +1,9 @@
-import type { DeploymentState, PipelineResult } from "@seqpulse/types";
+import {
+  type DeploymentState,
+  deploymentStates,
+  type PipelineResult,
+  pipelineResults,
+} from "@seqpulse/types";
 import { sql } from "drizzle-orm";
 import {
   check,
@@ -11,6 +16,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { oneOf } from "./checks.js";
 import { projects } from "./projects.js";
 
 export const deployments = pgTable(
@@ -47,10 +53,10 @@ export const deployments = pgTable(
     uniqueIndex("uq_deployment_number").on(table.projectId, table.deploymentNumber),
     index("idx_deployments_project_env_number").on(table.projectId, table.env, table.deploymentNumber),
     index("idx_deployments_running_started").on(table.startedAt).where(sql`state = 'running'`),
-    check("ck_deployments_state", sql`${table.state} in ('running', 'finished', 'analyzed', 'abandoned')`),
+    check("ck_deployments_state", oneOf(table.state, deploymentStates)),
     check(
       "ck_deployments_pipeline_result",
-      sql`${table.pipelineResult} is null or ${table.pipelineResult} in ('success', 'failed', 'cancelled')`,
+      sql`${table.pipelineResult} is null or ${oneOf(table.pipelineResult, pipelineResults)}`,
     ),
     check(
       "ck_deployments_finished_has_result",

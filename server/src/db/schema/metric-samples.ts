@@ -1,5 +1,4 @@
-import type { SamplePhase } from "@seqpulse/types";
-import { sql } from "drizzle-orm";
+import { type SamplePhase, samplePhases } from "@seqpulse/types";
 import {
   bigserial,
   check,
@@ -11,6 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { oneOf } from "./checks.js";
 import { deployments } from "./deployments.js";
 
 export const metricSamples = pgTable(
@@ -34,7 +34,7 @@ export const metricSamples = pgTable(
   },
   (table) => [
     uniqueIndex("uq_metric_sample").on(table.deploymentId, table.phase, table.collectedAt),
-    check("ck_metric_samples_phase", sql`${table.phase} in ('baseline', 'post')`),
+    check("ck_metric_samples_phase", oneOf(table.phase, samplePhases)),
   ],
 );
 

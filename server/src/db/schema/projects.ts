@@ -1,4 +1,4 @@
-import type { AnalysisSettings, RunningConflict } from "@seqpulse/types";
+import { type AnalysisSettings, type RunningConflict, runningConflictModes } from "@seqpulse/types";
 import { sql } from "drizzle-orm";
 import {
   boolean,
@@ -11,6 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { oneOf } from "./checks.js";
 
 export const projects = pgTable(
   "projects",
@@ -37,7 +38,7 @@ export const projects = pgTable(
   },
   (table) => [
     uniqueIndex("uq_projects_api_key_id").on(table.apiKeyId),
-    check("ck_projects_running_conflict", sql`${table.runningConflict} in ('join', 'reject')`),
+    check("ck_projects_running_conflict", oneOf(table.runningConflict, runningConflictModes)),
     check("ck_projects_sample_interval", sql`${table.sampleIntervalSeconds} >= 1`),
     check("ck_projects_observation_window", sql`${table.observationWindowSeconds} >= 1`),
     check("ck_projects_warmup", sql`${table.warmupSeconds} >= 0`),

@@ -1,6 +1,7 @@
-import type { DataQuality, VerdictReason, VerdictValue } from "@seqpulse/types";
+import { type DataQuality, type VerdictReason, type VerdictValue, verdictValues } from "@seqpulse/types";
 import { sql } from "drizzle-orm";
 import { check, doublePrecision, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { oneOf } from "./checks.js";
 import { deployments } from "./deployments.js";
 
 export const verdicts = pgTable(
@@ -17,7 +18,7 @@ export const verdicts = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    check("ck_verdicts_verdict", sql`${table.verdict} in ('ok', 'warning', 'rollback_recommended')`),
+    check("ck_verdicts_verdict", oneOf(table.verdict, verdictValues)),
     check("ck_verdicts_confidence", sql`${table.confidence} >= 0 and ${table.confidence} <= 1`),
   ],
 );

@@ -1,9 +1,9 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { analyze } from "../analysis/engine.js";
-import type { Database } from "../db/client.js";
+import type { Database, Transaction } from "../db/client.js";
 import { collectionFailures, deployments, metricSamples, verdicts } from "../db/schema/index.js";
-import { loadTarget, observationPlan, toMetricValues } from "./collect.js";
-import { plannedPostSamples } from "./schedule.js";
+import { loadEvidence, loadTarget, toMetricValues } from "../deployments/store.js";
+import { observationPlan, plannedPostSamples } from "../deployments/window.js";
 
 /**
  * Writes the deployment's one verdict from the samples collected so far and marks it analyzed.
@@ -29,20 +29,11 @@ export async function analyzeDeployment({
     const planned = plannedPostSamples(observationPlan(target));
     if (deadline) await recordUnsettledSlots(tx, deploymentId, planned);
 
-    const samples = await tx
-      .select()
-      .from(metricSamples)
-      .where(eq(metricSamples.deploymentId, deploymentId))
-      .orderBy(asc(metricSamples.collectedAt));
-    const failures = await tx
-      .select({ phase: collectionFailures.phase, kind: collectionFailures.kind })
-      .from(collectionFailures)
-      .where(eq(collectionFailures.deploymentId, deploymentId));
-
+    const evidence = await loadEvidence(tx, deploymentId);
     const result = analyze({
-      baseline: samples.filter((sample) => sample.phase === "baseline").map(toMetricValues),
-      post: samples.filter((sample) => sample.phase === "post").map(toMetricValues),
-      failures,
+      baseline: evidence.baseline.map(toMetricValues),
+      post: evidence.post.map(toMetricValues),
+      failures: evidence.failures,
       plannedPostSamples: planned,
       settings: target.project.analysis,
     });
@@ -65,8 +56,6 @@ export async function analyzeDeployment({
     return "analyzed";
   });
 }
-
-type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 async function recordUnsettledSlots(
   tx: Transaction,

@@ -1,18 +1,10 @@
-import type { MetricValues, SamplePhase } from "@seqpulse/types";
-import { and, asc, eq } from "drizzle-orm";
-import { shouldFailFast } from "../analysis/engine.js";
-import { type FetchOutcome, fetchMetrics } from "../collector/fetch-metrics.js";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { collectionFailures, deployments, metricSamples, projects } from "../db/schema/index.js";
+import { collectionFailures, deployments, metricSamples } from "../db/schema/index.js";
+import { loadTarget, type Target } from "../deployments/store.js";
+import { observationPlan, postSlotTime, type SampleSlot } from "../deployments/window.js";
 import type { Logger } from "../logger.js";
-import { plannedPostSamples, postSlotTime } from "./schedule.js";
-
-export interface SampleJob {
-  deploymentId: string;
-  phase: SamplePhase;
-  /** 0 for the baseline; 1..n for post samples. */
-  sequence: number;
-}
+import { type FetchOutcome, fetchMetrics } from "./fetch-metrics.js";
 
 export interface CollectorOptions {
   allowPrivateEndpoints: boolean;
@@ -29,11 +21,7 @@ export interface CollectDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export type AnalysisTrigger = "window_complete" | "fail_fast";
-
-export type CollectResult =
-  | { status: "skipped"; why: string }
-  | { status: "settled"; analysisDue: AnalysisTrigger | null };
+export type CollectResult = { status: "skipped"; why: string } | { status: "settled" };
 
 type Failure = Extract<FetchOutcome, { ok: false }>;
 
@@ -52,7 +40,7 @@ const FINISHED_BEFORE_BASELINE: Failure = {
  * failure), written under the deployment's row lock and only while the deployment is still in the
  * state the slot belongs to.
  */
-export async function collectSample(deps: CollectDeps, job: SampleJob): Promise<CollectResult> {
+export async function collectSample(deps: CollectDeps, job: SampleSlot): Promise<CollectResult> {
   const { db } = deps;
   const target = await loadTarget(db, job.deploymentId);
   if (!target) return { status: "skipped", why: "deployment not found" };
@@ -61,7 +49,7 @@ export async function collectSample(deps: CollectDeps, job: SampleJob): Promise<
   if (state !== slotState(job)) {
     if (job.phase === "post" || state === "abandoned")
       return { status: "skipped", why: `deployment is ${state}` };
-    await recordOutcome(db, job, target.deployment.startedAt, FINISHED_BEFORE_BASELINE);
+    await recordOutcome(db, job, target.deployment.startedAt, FINISHED_BEFORE_BASELINE, new Date());
   } else if (!(await slotSettled(db, job))) {
     const slotTime =
       job.phase === "baseline"
@@ -70,22 +58,20 @@ export async function collectSample(deps: CollectDeps, job: SampleJob): Promise<
     const outcome = await fetchWithRetries(deps, job, target, slotTime);
     if (!outcome.ok)
       deps.logger.warn("metrics sample failed", { ...job, kind: outcome.kind, reason: outcome.reason });
-    await recordOutcome(db, job, slotTime, outcome);
+    await recordOutcome(db, job, slotTime, outcome, new Date());
   }
 
-  // A baseline settling after the deploy finished may be the last outcome the window waited for.
-  const current = await loadTarget(db, job.deploymentId);
-  return { status: "settled", analysisDue: current ? await analysisDue(db, current) : null };
+  return { status: "settled" };
 }
 
 /** Baseline slots belong to a running deployment, post slots to a finished one. */
-function slotState(job: SampleJob) {
+function slotState(job: SampleSlot) {
   return job.phase === "baseline" ? "running" : "finished";
 }
 
 async function fetchWithRetries(
   deps: CollectDeps,
-  job: SampleJob,
+  job: SampleSlot,
   target: Target,
   slotTime: Date,
 ): Promise<FetchOutcome> {
@@ -132,9 +118,10 @@ async function fetchWithRetries(
  */
 async function recordOutcome(
   db: Database,
-  job: SampleJob,
+  job: SampleSlot,
   slotTime: Date,
   outcome: FetchOutcome,
+  fetchedAt: Date,
 ): Promise<void> {
   await db.transaction(async (tx) => {
     const [locked] = await tx
@@ -156,6 +143,7 @@ async function recordOutcome(
         phase: job.phase,
         sequence: job.sequence,
         collectedAt: slotTime,
+        fetchedAt,
         requestsPerSec: write.metrics.requests_per_sec,
         latencyP95: write.metrics.latency_p95,
         errorRate: write.metrics.error_rate,
@@ -175,34 +163,7 @@ async function recordOutcome(
   });
 }
 
-type Target = NonNullable<Awaited<ReturnType<typeof loadTarget>>>;
-
-/** The deployment with its project; `lockForUpdate` also locks the deployment row until the transaction ends. */
-export async function loadTarget(
-  db: Pick<Database, "select">,
-  deploymentId: string,
-  { lockForUpdate = false } = {},
-) {
-  const query = db
-    .select({ deployment: deployments, project: projects })
-    .from(deployments)
-    .innerJoin(projects, eq(projects.id, deployments.projectId))
-    .where(eq(deployments.id, deploymentId));
-  const [row] = lockForUpdate ? await query.for("update", { of: deployments }) : await query;
-  return row;
-}
-
-export function observationPlan(target: Pick<Target, "deployment" | "project">) {
-  if (!target.deployment.finishedAt) throw new Error(`deployment ${target.deployment.id} has not finished`);
-  return {
-    finishedAt: target.deployment.finishedAt,
-    warmupSeconds: target.project.warmupSeconds,
-    sampleIntervalSeconds: target.project.sampleIntervalSeconds,
-    observationWindowSeconds: target.project.observationWindowSeconds,
-  };
-}
-
-async function slotSettled(db: Pick<Database, "select">, job: SampleJob): Promise<boolean> {
+async function slotSettled(db: Pick<Database, "select">, job: SampleSlot): Promise<boolean> {
   const slot = (table: typeof metricSamples | typeof collectionFailures) =>
     and(
       eq(table.deploymentId, job.deploymentId),
@@ -216,41 +177,4 @@ async function slotSettled(db: Pick<Database, "select">, job: SampleJob): Promis
     .from(collectionFailures)
     .where(slot(collectionFailures));
   return failure !== undefined;
-}
-
-/**
- * Whether the window is over (the baseline and every planned post slot settled) or a critical
- * metric already calls for rollback.
- */
-async function analysisDue(db: Database, target: Target): Promise<AnalysisTrigger | null> {
-  if (target.deployment.state !== "finished") return null;
-  const samples = await db
-    .select()
-    .from(metricSamples)
-    .where(eq(metricSamples.deploymentId, target.deployment.id))
-    .orderBy(asc(metricSamples.collectedAt));
-  const post = samples.filter((sample) => sample.phase === "post").map(toMetricValues);
-  const baseline = samples.filter((sample) => sample.phase === "baseline").map(toMetricValues);
-  if (shouldFailFast(post, baseline, target.project.analysis)) return "fail_fast";
-
-  const failures = await db
-    .select({ phase: collectionFailures.phase })
-    .from(collectionFailures)
-    .where(eq(collectionFailures.deploymentId, target.deployment.id));
-  const baselineSettled =
-    baseline.length + failures.filter((failure) => failure.phase === "baseline").length > 0;
-  const postSettled = post.length + failures.filter((failure) => failure.phase === "post").length;
-  return baselineSettled && postSettled >= plannedPostSamples(observationPlan(target))
-    ? "window_complete"
-    : null;
-}
-
-export function toMetricValues(sample: typeof metricSamples.$inferSelect): MetricValues {
-  return {
-    requests_per_sec: sample.requestsPerSec,
-    latency_p95: sample.latencyP95,
-    error_rate: sample.errorRate,
-    cpu_usage: sample.cpuUsage,
-    memory_usage: sample.memoryUsage,
-  };
 }

@@ -1,0 +1,26 @@
+import type { DatabaseHandle } from "../../db/client.js";
+import type { Logger } from "../../logger.js";
+import { type CollectorOptions, collectSample } from "../../sampling/collect-sample.js";
+import { analysisDue } from "../../verdict/analysis-due.js";
+import type { JobQueue, QueuedJob, SampleJob } from "../queue.js";
+
+/** Takes a slot's sample, then queues the analysis when that sample completed the window. */
+export function collectSampleTask(deps: {
+  database: DatabaseHandle;
+  queue: JobQueue;
+  logger: Logger;
+  collector: CollectorOptions;
+}) {
+  return async ({ data: slot }: QueuedJob<SampleJob>) => {
+    const result = await collectSample(
+      { db: deps.database.db, logger: deps.logger, collector: deps.collector },
+      slot,
+    );
+    if (result.status !== "settled") return;
+    // A baseline settling after the deploy finished may be the last outcome the window waited for.
+    const due = await analysisDue(deps.database.db, slot.deploymentId);
+    if (!due) return;
+    deps.logger.info("analysis due", { deployment_id: slot.deploymentId, why: due });
+    await deps.queue.enqueueAnalysis(deps.database.executor, slot.deploymentId);
+  };
+}

@@ -1,0 +1,35 @@
+import type { DatabaseHandle } from "../../db/client.js";
+import type { Logger } from "../../logger.js";
+import type { CollectorOptions } from "../../sampling/collect-sample.js";
+import { ANALYZE_QUEUE, type AnalyzeJob, COLLECT_QUEUE, type JobQueue, type SampleJob } from "../queue.js";
+import { analyzeDeploymentTask } from "./analyze-deployment.js";
+import { collectSampleTask } from "./collect-sample.js";
+
+export interface WorkerOptions {
+  /** Sample jobs in flight at once: each mostly waits on a metrics endpoint. */
+  collectConcurrency: number;
+  analyzeConcurrency: number;
+  /** How often an empty queue is polled: the bound on how late a due sample starts. */
+  idlePollMs: number;
+  collector: CollectorOptions;
+}
+
+/** Consumes the collection and analysis queues in this process. */
+export function startTasks(
+  queue: JobQueue,
+  deps: { database: DatabaseHandle; logger: Logger },
+  options: WorkerOptions,
+): void {
+  queue.work<SampleJob>(COLLECT_QUEUE, collectSampleTask({ ...deps, queue, collector: options.collector }), {
+    concurrency: options.collectConcurrency,
+    idlePollMs: options.idlePollMs,
+  });
+  queue.work<AnalyzeJob>(
+    ANALYZE_QUEUE,
+    analyzeDeploymentTask({ db: deps.database.db, logger: deps.logger }),
+    {
+      concurrency: options.analyzeConcurrency,
+      idlePollMs: options.idlePollMs,
+    },
+  );
+}

@@ -1,0 +1,150 @@
+import { readFileSync } from "node:fs";
+import { type ServerType, serve } from "@hono/node-server";
+import { createApp } from "./app.js";
+import { locateDatabase } from "./db/bootstrap.js";
+import { connectDatabase } from "./db/client.js";
+import { runMigrations } from "./db/migrate.js";
+import { waitForDatabase } from "./db/wait.js";
+import { abandonStaleRunning, requeueOverdueAnalyses } from "./deployments/sweep.js";
+import type { Config } from "./env.js";
+import { JobQueue } from "./jobs/queue.js";
+import { startTasks } from "./jobs/tasks/index.js";
+import { errorFields, type Logger } from "./logger.js";
+
+export const SEQPULSE_VERSION: string = JSON.parse(
+  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+).version;
+
+export interface RunningServer {
+  /** Base URL of the HTTP API, when this process serves it. */
+  url?: string;
+  stop: () => Promise<void>;
+}
+
+/** Starts SeqPulse for a role: the API, the workers, or both, on one PostgreSQL. */
+export async function startSeqPulse(config: Config, logger: Logger): Promise<RunningServer> {
+  const database = await locateDatabase(config, logger);
+  const stops: Array<() => Promise<void>> = [database.stop];
+  const stopAll = async () => {
+    // Last started, first stopped: HTTP, workers, database pool, then PostgreSQL.
+    for (const stop of [...stops].reverse()) {
+      await stop().catch((error) => logger.error("shutdown step failed", errorFields(error)));
+    }
+  };
+  try {
+    await waitForDatabase(database.url, {
+      timeoutMs: config.SEQPULSE_DB_STARTUP_TIMEOUT_SECONDS * 1000,
+      connectTimeoutMs: config.SEQPULSE_DB_CONNECT_TIMEOUT_MS,
+      logger,
+    });
+    const { applied } = await runMigrations(database.url);
+    logger.info("database ready", { embedded: database.embedded, migrations_applied: applied });
+    const handle = connectDatabase(database.url, {
+      max: config.SEQPULSE_DB_POOL_SIZE,
+      timeouts: {
+        connectMs: config.SEQPULSE_DB_CONNECT_TIMEOUT_MS,
+        statementMs: config.SEQPULSE_DB_STATEMENT_TIMEOUT_MS,
+        idleInTransactionMs: config.SEQPULSE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      },
+    });
+    stops.push(handle.close);
+    const queue = new JobQueue({ executor: handle.executor, logger });
+
+    if (config.SEQPULSE_ROLE !== "api") {
+      await queue.startMaintenance();
+      startTasks(
+        queue,
+        { database: handle, logger },
+        {
+          collectConcurrency: config.SEQPULSE_WORKER_CONCURRENCY,
+          analyzeConcurrency: Math.max(2, Math.ceil(config.SEQPULSE_WORKER_CONCURRENCY / 8)),
+          idlePollMs: config.SEQPULSE_QUEUE_POLL_MS,
+          collector: {
+            allowPrivateEndpoints: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
+            timeoutMs: config.SEQPULSE_METRICS_TIMEOUT_MS,
+            maxBodyBytes: 64 * 1024,
+            userAgent: `SeqPulse/${SEQPULSE_VERSION}`,
+          },
+        },
+      );
+      stops.push(() => queue.stop());
+      stops.push(startSweep(config, handle, queue, logger));
+      logger.info("SeqPulse workers started", {
+        concurrency: config.SEQPULSE_WORKER_CONCURRENCY,
+        private_endpoints_allowed: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
+      });
+    }
+
+    let url: string | undefined;
+    if (config.SEQPULSE_ROLE !== "worker") {
+      const app = createApp({
+        db: handle.db,
+        queue,
+        logger,
+        adminToken: config.SEQPULSE_ADMIN_TOKEN,
+        runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
+        readinessChecks: [() => queue.readiness()],
+      });
+      const server = await listen(app.fetch, config.PORT, config.HOST);
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : config.PORT;
+      url = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
+      stops.push(() => new Promise<void>((done) => server.close(() => done())));
+      logger.info("SeqPulse API listening", { url, admin_api: Boolean(config.SEQPULSE_ADMIN_TOKEN) });
+    }
+    logger.info("SeqPulse started", { role: config.SEQPULSE_ROLE, url, version: SEQPULSE_VERSION });
+    return { url, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Abandons stale running deployments and re-queues overdue analyses, every sweep interval. */
+function startSweep(
+  config: Config,
+  handle: ReturnType<typeof connectDatabase>,
+  queue: JobQueue,
+  logger: Logger,
+): () => Promise<void> {
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const abandoned = await abandonStaleRunning({
+        db: handle.db,
+        runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
+      });
+      for (const row of abandoned) {
+        logger.warn("deployment abandoned: still running after the timeout", {
+          deployment_id: row.id,
+          env: row.env,
+          timeout_seconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
+        });
+      }
+      const requeued = await requeueOverdueAnalyses({ db: handle.db, executor: handle.executor, queue });
+      if (requeued.length > 0) {
+        logger.warn("analyses overdue: queued again", { count: requeued.length, deployment_ids: requeued });
+      }
+    } catch (error) {
+      logger.warn("deployment sweep failed; retrying at the next interval", errorFields(error));
+    } finally {
+      sweeping = false;
+    }
+  };
+  const timer = setInterval(sweep, config.SEQPULSE_SWEEP_INTERVAL_SECONDS * 1000);
+  timer.unref();
+  return async () => clearInterval(timer);
+}
+
+function listen(
+  fetch: Parameters<typeof serve>[0]["fetch"],
+  port: number,
+  hostname: string,
+): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname }, () => resolve(server));
+    server.once("error", reject);
+  });
+}
