@@ -14,6 +14,7 @@ import {
   type ScriptStep,
   startScriptedServer,
 } from "./test-support/scripted-server.js";
+import type { Transport } from "./transport.js";
 
 const API_KEY = "sp_test_key_0123456789";
 
@@ -375,16 +376,15 @@ describe("the API key", () => {
   });
 
   it("keeps the key out of every message and retry event, even when a runtime error quotes it", async () => {
-    // What undici says about a header it refuses: the value, key included.
-    const leakyFetch: typeof globalThis.fetch = async (_url, init) => {
-      const authorization = new Headers(init?.headers).get("authorization");
-      throw new TypeError(`Headers.append: "${authorization}" is an invalid header value.`);
+    // A runtime error that quotes a header, as undici's do: the value, key included.
+    const leakyTransport: Transport = async (request) => {
+      throw new TypeError(`Headers.append: "${request.headers.authorization}" is an invalid header value.`);
     };
     const retries: RetryEvent[] = [];
     const client = createSeqPulseClient({
       apiUrl: "https://seqpulse.example.com",
       apiKey: API_KEY,
-      fetch: leakyFetch,
+      transport: leakyTransport,
       retry: { attempts: 3 },
       sleep: async () => {},
       onRetry: (event) => retries.push(event),

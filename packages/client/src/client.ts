@@ -1,14 +1,22 @@
 import { randomUUID } from "node:crypto";
-import {
+import { validateHeaderName, validateHeaderValue } from "node:http";
+// Types only: the schemas would bring zod into every bundle of the client (see responses.ts).
+import type {
   DeploymentDetail,
-  type FinishRequest,
+  FinishRequest,
   FinishResponse,
-  ProblemDetails,
-  type TriggerRequest,
+  TriggerRequest,
   TriggerResponse,
-  type Verdict,
+  Verdict,
 } from "@seqpulse/types";
 import { type Problem, SeqPulseApiError, SeqPulseResponseError, SeqPulseUnavailableError } from "./errors.js";
+import {
+  checkDeploymentDetail,
+  checkFinishResponse,
+  checkProblem,
+  checkTriggerResponse,
+  type ResponseCheck,
+} from "./responses.js";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -16,6 +24,7 @@ import {
   type RetryPolicy,
   retryDelay,
 } from "./retry.js";
+import { nodeTransport, type Transport, type TransportResponse } from "./transport.js";
 
 export const CLIENT_VERSION = "0.1.0";
 /**
@@ -38,11 +47,11 @@ export interface SeqPulseClientOptions {
   userAgent?: string;
   /** Called before each retry's wait, e.g. to log it. */
   onRetry?: (event: RetryEvent) => void;
-  /** Injected waits and randomness, for tests. */
+  /** Injected waits, randomness and HTTP exchange, for tests. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
-  fetch?: typeof globalThis.fetch;
+  transport?: Transport;
 }
 
 export interface RetryEvent {
@@ -108,10 +117,6 @@ export interface SeqPulseClient {
   waitForVerdict(id: string, options: WaitForVerdictOptions): Promise<WaitForVerdictResult>;
 }
 
-interface Schema<T> {
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { message: string } };
-}
-
 interface RequestSpec<T> {
   method: "GET" | "POST";
   path: string;
@@ -119,14 +124,12 @@ interface RequestSpec<T> {
   action: string;
   body?: unknown;
   headers?: Record<string, string>;
-  schema: Schema<T>;
+  check: ResponseCheck<T>;
   /** Overrides the retry policy's attempts for this call. */
   attempts?: number;
   /** Overrides the per-request timeout for this call. */
   timeoutMs?: number;
 }
-
-const LooseProblem = ProblemDetails.loose();
 
 export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseClient {
   const apiUrl = normalizeApiUrl(options.apiUrl);
@@ -158,11 +161,11 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const transport = options.transport ?? nodeTransport;
 
   async function request<T>(spec: RequestSpec<T>): Promise<SeqPulseResponse<T>> {
     const url = `${apiUrl}${spec.path}`;
-    // Built once, before the first attempt: a header value fetch would refuse fails here, at once,
+    // Checked once, before the first attempt: a header value HTTP does not allow fails here, at once,
     // instead of looking like a network error on every attempt.
     const headers = buildHeaders({
       accept: "application/json, application/problem+json",
@@ -180,14 +183,15 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
       const last = attempt >= attempts;
 
       if (outcome.kind === "response") {
-        const { response, text } = outcome;
+        const { response } = outcome;
+        const { text } = response;
         if (response.status >= 200 && response.status < 300) {
           return {
             data: parseSuccess(spec, response.status, text),
             status: response.status,
             attempts: attempt,
-            replayed: response.headers.get("idempotent-replayed") === "true",
-            requestId: response.headers.get("x-request-id") ?? undefined,
+            replayed: response.header("idempotent-replayed") === "true",
+            requestId: response.header("x-request-id"),
           };
         }
         const problem = parseProblem(text);
@@ -207,7 +211,7 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
             spec.path,
           );
         }
-        const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now());
+        const retryAfter = parseRetryAfter(response.header("retry-after"), now());
         await pause(
           spec,
           attempt,
@@ -260,13 +264,13 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
   }
 
   type AttemptOutcome =
-    | { kind: "response"; response: Response; text: string }
+    | { kind: "response"; response: TransportResponse }
     | { kind: "failure"; error: unknown; timedOut: boolean };
 
   async function attemptOnce(
     url: string,
     method: string,
-    headers: Headers,
+    headers: Record<string, string>,
     body: string | undefined,
     attemptTimeoutMs: number,
   ): Promise<AttemptOutcome> {
@@ -277,15 +281,8 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
       controller.abort(new Error(`timed out after ${attemptTimeoutMs} ms`));
     }, attemptTimeoutMs);
     try {
-      const response = await fetchImpl(url, {
-        method,
-        headers,
-        body: body ?? null,
-        signal: controller.signal,
-        redirect: "manual",
-      });
-      const text = await response.text();
-      return { kind: "response", response, text };
+      const response = await transport({ url, method, headers, body, signal: controller.signal });
+      return { kind: "response", response };
     } catch (error) {
       return { kind: "failure", error, timedOut };
     } finally {
@@ -313,23 +310,23 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
         spec.path,
       );
     }
-    const parsed = spec.schema.safeParse(json);
-    if (!parsed.success) {
+    const problem = spec.check(json);
+    if (problem) {
       throw new SeqPulseResponseError(
         redact(
-          `${apiUrl}${spec.path} answered ${status} with JSON that is not a SeqPulse response (${parsed.error.message.replaceAll(/\s+/g, " ").slice(0, 300)}); is ${apiUrl} the SeqPulse API's base URL, and is the server up to date?`,
+          `${apiUrl}${spec.path} answered ${status} with JSON that is not a SeqPulse response (${problem.slice(0, 300)}); is ${apiUrl} the SeqPulse API's base URL, and is the server up to date?`,
         ),
         status,
         spec.method,
         spec.path,
       );
     }
-    return parsed.data;
+    return json as T;
   }
 
   function apiError(
     spec: RequestSpec<unknown>,
-    response: Response,
+    response: TransportResponse,
     text: string,
     problem: Problem | undefined,
   ): SeqPulseApiError {
@@ -343,7 +340,7 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
       problem,
       apiUrl,
       path: spec.path,
-      location: response.headers.get("location"),
+      location: response.header("location"),
     });
     return new SeqPulseApiError(
       redact(`SeqPulse refused to ${spec.action} (${status} ${code}): ${explanation}`),
@@ -360,7 +357,7 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
     method: "GET",
     path: `/deployments/${encodeURIComponent(id)}`,
     action: "read the deployment",
-    schema: DeploymentDetail,
+    check: checkDeploymentDetail,
   });
 
   const client: SeqPulseClient = {
@@ -373,7 +370,7 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
         action: "trigger the deployment",
         body,
         headers: { "idempotency-key": idempotencyKey },
-        schema: TriggerResponse,
+        check: checkTriggerResponse,
       });
     },
     finish(body) {
@@ -382,7 +379,7 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
         path: "/deployments/finish",
         action: "finish the deployment",
         body,
-        schema: FinishResponse,
+        check: checkFinishResponse,
       });
     },
     getDeployment(id) {
@@ -462,25 +459,25 @@ export function redactUrl(raw: string): string {
   return raw.replace(/([?#]).*$/s, "$1***").replaceAll(/[^\s/?#@]+@/g, "***@");
 }
 
-/** Sets each header on its own, so a refused value names its header, never the value (it may be the key). */
-function buildHeaders(values: Record<string, string>): Headers {
-  const headers = new Headers();
+/** Checks each header on its own, so a refused value names its header, never the value (it may be the key). */
+function buildHeaders(values: Record<string, string>): Record<string, string> {
   for (const [name, value] of Object.entries(values)) {
     try {
-      headers.set(name, value);
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
     } catch {
       throw new TypeError(
         `SeqPulse client: the ${name} header cannot be sent: its value has a line break or another character not allowed in HTTP headers`,
       );
     }
   }
-  return headers;
+  return values;
 }
 
 function parseProblem(text: string): Problem | undefined {
   try {
-    const parsed = LooseProblem.safeParse(JSON.parse(text));
-    return parsed.success ? (parsed.data as Problem) : undefined;
+    const json: unknown = JSON.parse(text);
+    return checkProblem(json) === undefined ? (json as Problem) : undefined;
   } catch {
     return undefined;
   }
@@ -499,7 +496,7 @@ interface Rejection {
   problem: Problem | undefined;
   apiUrl: string;
   path: string;
-  location: string | null;
+  location: string | undefined;
 }
 
 /** Says what is wrong and what to do about it, for the errors users meet in a CI job. */
@@ -550,14 +547,20 @@ function causeText(error: unknown): string {
   return parts.join("\n");
 }
 
+/** The socket's error in a few words, e.g. `connect ECONNREFUSED 127.0.0.1:8080`. */
 function networkReason(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === "string" ? `${code} (${cause.message})` : cause.message;
-  }
-  return error.message;
+  // An error that wraps the socket's (as fetch's "fetch failed" does) says less than its cause.
+  const inner = error.cause instanceof Error ? error.cause : error;
+  const code = (inner as { code?: unknown }).code;
+  // Node reports a failed connection to every address of a host as an AggregateError without a message.
+  const message =
+    inner.message ||
+    (inner instanceof AggregateError
+      ? inner.errors.map((each) => String(each?.message ?? each)).join("; ")
+      : "");
+  if (typeof code !== "string") return message || inner.name;
+  return message.includes(code) ? message : `${code}${message ? ` (${message})` : ""}`;
 }
 
 function excerpt(text: string): string {

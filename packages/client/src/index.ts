@@ -1,3 +1,18 @@
+export type {
+  CiMetadata,
+  DeploymentDetail,
+  DeploymentState,
+  FinishRequest,
+  FinishResponse,
+  MetricSample,
+  PipelineResult,
+  ProblemDetails,
+  TriggerRequest,
+  TriggerResponse,
+  Verdict,
+  VerdictReason,
+  VerdictValue,
+} from "@seqpulse/types";
 export {
   API_KEY_PATTERN,
   CLIENT_VERSION,
@@ -21,6 +36,13 @@ export {
   SeqPulseResponseError,
   SeqPulseUnavailableError,
 } from "./errors.js";
+export {
+  isCommitSha,
+  isDeploymentId,
+  isEnvName,
+  isHttpUrl,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+} from "./request-checks.js";
 export {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
