@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { SeqPulseCollector, type SeqPulseOptions } from "../src/collector.js";
-import { fakeClock, fakeProcess, HALF_CORE_512_MIB } from "./support.js";
+import { SeqPulseCollector, type SeqPulseOptions } from "./collector.js";
+import { fakeClock, fakeProcess, HALF_CORE_512_MIB } from "./test-support/support.js";
 
 const MIB = 1024 * 1024;
 const collectors: SeqPulseCollector[] = [];

@@ -1,7 +1,7 @@
 import { availableParallelism, totalmem } from "node:os";
 import { describe, expect, it } from "vitest";
-import { parseCpuMax, parseMemoryMax, parseSelfCgroup, readResourceLimits } from "../src/resources.js";
-import { cgroupFixture } from "./support.js";
+import { parseCpuMax, parseMemoryMax, parseSelfCgroup, readResourceLimits } from "./resources.js";
+import { cgroupFixture } from "./test-support/support.js";
 
 const GIB = 1024 ** 3;
 

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { ProcessStats } from "../src/resources.js";
+import type { ProcessStats } from "../resources.js";
 
 /** A cgroup fixture: `<name>/root` is the v2 mount, `<name>/self` stands for /proc/self/cgroup. */
 export function cgroupFixture(name: string) {
