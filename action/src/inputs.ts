@@ -1,13 +1,13 @@
-import { API_KEY_PATTERN, redactUrl } from "@seqpulse/client";
 import {
-  EnvName,
-  FinishRequest,
-  HttpUrl,
+  API_KEY_PATTERN,
+  isCommitSha,
+  isDeploymentId,
+  isEnvName,
+  isHttpUrl,
   MAX_IDEMPOTENCY_KEY_LENGTH,
-  type PipelineResult,
-  TriggerRequest,
-  type VerdictValue,
-} from "@seqpulse/types";
+  redactUrl,
+} from "@seqpulse/client";
+import type { PipelineResult, VerdictValue } from "@seqpulse/types";
 import { DEFAULTS, INPUT, type InputName } from "./constants.js";
 import { defaultIdempotencyKey, type GitHubContext } from "./github-context.js";
 import type { Toolkit } from "./toolkit.js";
@@ -52,9 +52,6 @@ export interface PostInputs {
   gateProblem: InputError | undefined;
 }
 
-// The API's own schemas, so the action accepts exactly what SeqPulse does.
-const DeploymentId = FinishRequest.shape.deployment_id;
-const CommitSha = TriggerRequest.shape.commit_sha;
 const MAX_VERDICT_TIMEOUT_SECONDS = 6 * 60 * 60;
 
 type Read = (name: InputName) => string;
@@ -68,14 +65,14 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
   const apiUrl = readApiUrl(input, problems);
 
   const env = input(INPUT.env) || DEFAULTS.env;
-  if (!EnvName.safeParse(env).success) {
+  if (!isEnvName(env)) {
     problems.push(
       `${INPUT.env} "${env}" must be 1-50 letters, digits, '.', '_' or '-', starting with a letter or digit`,
     );
   }
 
   const metricsEndpoint = input(INPUT.metricsEndpoint) || undefined;
-  if (metricsEndpoint !== undefined && !HttpUrl.safeParse(metricsEndpoint).success) {
+  if (metricsEndpoint !== undefined && !isHttpUrl(metricsEndpoint)) {
     problems.push(
       `${INPUT.metricsEndpoint} "${redactUrl(metricsEndpoint)}" must be an absolute http:// or https:// URL`,
     );
@@ -83,7 +80,7 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
 
   const branch = (input(INPUT.branch) || context.refName)?.slice(0, 255);
   const commitSha = input(INPUT.commitSha) || context.sha;
-  if (commitSha !== undefined && !CommitSha.safeParse(commitSha).success) {
+  if (commitSha !== undefined && !isCommitSha(commitSha)) {
     problems.push(`${INPUT.commitSha} "${commitSha}" must be a hexadecimal commit hash`);
   }
 
@@ -113,7 +110,7 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
       problems.push(
         `${INPUT.mode}: finish needs ${INPUT.deploymentId}: pass the trigger step's output, e.g. \`${INPUT.deploymentId}: \${{ steps.seqpulse.outputs.deployment-id }}\``,
       );
-    } else if (!DeploymentId.safeParse(deploymentId).success) {
+    } else if (!isDeploymentId(deploymentId)) {
       problems.push(`${INPUT.deploymentId} "${deploymentId}" is not a deployment id (a UUID)`);
     }
     const rawResult = input(INPUT.result);
@@ -207,7 +204,7 @@ function readApiUrl(input: Read, problems: string[]): string {
     problems.push(
       `${INPUT.apiUrl} "${redactUrl(apiUrl)}" must not contain a user name or password: SeqPulse authenticates with ${INPUT.apiKey}; remove the credentials from the URL (and rotate them if they were real)`,
     );
-  } else if (!HttpUrl.safeParse(apiUrl).success || /[?#]/.test(apiUrl)) {
+  } else if (!isHttpUrl(apiUrl) || /[?#]/.test(apiUrl)) {
     problems.push(
       `${INPUT.apiUrl} "${redactUrl(apiUrl)}" must be an http:// or https:// base URL without query string`,
     );

@@ -1,13 +1,12 @@
-import * as core from "@actions/core";
 import { createSeqPulseClient } from "@seqpulse/client";
-import { coreToolkit } from "./core-toolkit.js";
 import { runStep } from "./failures.js";
 import { runPost } from "./run-post.js";
+import { runnerToolkit, setFailed } from "./runner-toolkit.js";
 
 /** The action's post step, run when the job ends. */
 export async function post(): Promise<void> {
   const outcome = await runStep(() =>
-    runPost(coreToolkit(), { env: process.env, createClient: createSeqPulseClient }),
+    runPost(runnerToolkit(), { env: process.env, createClient: createSeqPulseClient }),
   );
-  if (outcome.failure) core.setFailed(outcome.failure);
+  if (outcome.failure) setFailed(outcome.failure);
 }

@@ -1,8 +1,10 @@
 import {
   type DeploymentDetail,
+  formatMetricValue,
+  isRatioMetric,
   type MetricName,
   type MetricSample,
-  metricNames,
+  median,
   type PipelineResult,
   type VerdictReason,
   type VerdictValue,
@@ -24,6 +26,7 @@ export interface SummaryInput {
   maxBytes?: number;
 }
 
+/** Every metric, in the order of the metrics table (a Record, so a new metric cannot be left out). */
 const METRIC_LABEL: Record<MetricName, string> = {
   requests_per_sec: "Requests/s",
   latency_p95: "Latency p95",
@@ -120,20 +123,21 @@ export function renderSummary(input: SummaryInput): string {
     );
     out.table(
       ["| Metric | Baseline | Post | Change | Finding |", "| --- | ---: | ---: | ---: | --- |"],
-      metricNames.map((metric) => {
+      (Object.keys(METRIC_LABEL) as MetricName[]).map((metric) => {
         const before = median(baseline.map((sample) => sample.metrics[metric]));
         const after = median(post.map((sample) => sample.metrics[metric]));
         const findings = capped(
           reasons.filter((reason) => reason.metric === metric).map(describeReason),
           MAX_FINDINGS_PER_METRIC,
         );
-        return `| ${METRIC_LABEL[metric]} | ${formatValue(metric, before)} | ${formatValue(metric, after)} | ${change(before, after)} | ${findings.join("<br>") || "—"} |`;
+        return `| ${METRIC_LABEL[metric]} | ${formatMetricValue(metric, before)} | ${formatMetricValue(metric, after)} | ${change(before, after)} | ${findings.join("<br>") || "—"} |`;
       }),
     );
   }
 
+  // Reasons about the data, and about custom metrics (the table and charts show the five built-in ones).
   const general = capped(
-    reasons.filter((reason) => reason.metric === null).map(describeReason),
+    reasons.filter((reason) => !isBuiltInMetric(reason.metric)).map(describeReason),
     MAX_LISTED_REASONS,
   );
   if (general.length > 0) {
@@ -211,11 +215,15 @@ function capped(items: string[], max: number): string[] {
   return items.length <= max ? items : [...items.slice(0, max), `… and ${items.length - max} more`];
 }
 
-/** The metrics a rule fired on; latency when none did, as the usual first thing to look at. */
+function isBuiltInMetric(metric: string | null): metric is MetricName {
+  return metric !== null && Object.hasOwn(METRIC_LABEL, metric);
+}
+
+/** The built-in metrics a rule fired on; latency when none did, as the usual first thing to look at. */
 function chartedMetrics(reasons: VerdictReason[]): MetricName[] {
   const metrics: MetricName[] = [];
   for (const reason of reasons) {
-    if (reason.metric && !metrics.includes(reason.metric)) metrics.push(reason.metric);
+    if (isBuiltInMetric(reason.metric) && !metrics.includes(reason.metric)) metrics.push(reason.metric);
   }
   return metrics.length > 0 ? metrics : ["latency_p95"];
 }
@@ -241,7 +249,7 @@ function renderChart(
     "",
     "```mermaid",
     "xychart-beta",
-    `  title "${METRIC_LABEL[metric]} (${METRIC_UNIT[metric]})${threshold != null ? `, flat line = threshold ${formatValue(metric, threshold)}` : ""}"`,
+    `  title "${METRIC_LABEL[metric]} (${METRIC_UNIT[metric]})${threshold != null ? `, flat line = threshold ${formatMetricValue(metric, threshold)}` : ""}"`,
     `  x-axis [${labels.join(", ")}]`,
     `  y-axis "${METRIC_UNIT[metric]}"`,
     `  line [${values.join(", ")}]`,
@@ -284,27 +292,9 @@ function orderedSamples(samples: MetricSample[]): MetricSample[] {
   return [...samples].sort((a, b) => phaseOrder[a.phase] - phaseOrder[b.phase] || a.sequence - b.sequence);
 }
 
-export function median(values: number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-function isRatio(metric: MetricName): boolean {
-  return metric === "error_rate" || metric === "cpu_usage" || metric === "memory_usage";
-}
-
 function chartValue(metric: MetricName, value: number): number {
-  const scaled = isRatio(metric) ? value * 100 : value;
+  const scaled = isRatioMetric(metric) ? value * 100 : value;
   return Math.round(scaled * 100) / 100;
-}
-
-export function formatValue(metric: MetricName, value: number | undefined): string {
-  if (value === undefined) return "—";
-  if (metric === "latency_p95") return `${value >= 10 ? Math.round(value) : value.toFixed(1)} ms`;
-  if (metric === "requests_per_sec") return `${value.toFixed(1)} req/s`;
-  return `${(value * 100).toFixed(metric === "error_rate" ? 2 : 1)} %`;
 }
 
 function change(before: number | undefined, after: number | undefined): string {

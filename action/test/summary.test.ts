@@ -7,14 +7,7 @@ import {
 } from "@seqpulse/client/testing";
 import type { DeploymentDetail, VerdictReason } from "@seqpulse/types";
 import { describe, expect, it } from "vitest";
-import {
-  chartSamples,
-  formatValue,
-  MAX_CHART_POINTS,
-  MAX_SUMMARY_BYTES,
-  median,
-  renderSummary,
-} from "../src/summary.js";
+import { chartSamples, MAX_CHART_POINTS, MAX_SUMMARY_BYTES, renderSummary } from "../src/summary.js";
 
 describe("job summary", () => {
   it("shows the deployment, the verdict, a metrics table of medians with the rule that fired, and charts", () => {
@@ -40,7 +33,7 @@ describe("job summary", () => {
     expect(lines).toContain(
       "| Error rate | 0.10 % | 20.00 % | +19900 % | 🛑 absolute limit: error_rate 20 % is above the limit 0.9 % in 100 % of post samples |",
     );
-    expect(lines).toContain("| Requests/s | 50.0 req/s | 50.0 req/s | 0 % | — |");
+    expect(lines).toContain("| Requests/s | 50 req/s | 50 req/s | 0 % | — |");
 
     // A chart of the metric whose rule fired, with its threshold as a flat line.
     const charts = markdown.split("```mermaid").slice(1);
@@ -212,11 +205,23 @@ describe("job summary", () => {
     expect(whole).not.toContain("The summary was cut here");
   });
 
-  it("takes the median of an even count as the mean of the middle two", () => {
-    expect(median([])).toBeUndefined();
-    expect(median([3, 1, 2])).toBe(2);
-    expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(formatValue("latency_p95", 4.25)).toBe("4.3 ms");
-    expect(formatValue("cpu_usage", 0.456)).toBe("45.6 %");
+  it("shows each phase's median (the mean of the middle two for an even count) in the metric's unit", () => {
+    const markdown = renderSummary({
+      apiUrl: "https://seqpulse.example.com",
+      deploymentId: DEPLOYMENT_ID,
+      deployment: deploymentDetail({
+        samples: [
+          sample("baseline", 1, { latency_p95: 4, cpu_usage: 0.4, requests_per_sec: 41.25 }),
+          sample("baseline", 2, { latency_p95: 4.5, cpu_usage: 0.512, requests_per_sec: 41.25 }),
+          sample("post", 1, { latency_p95: 300, cpu_usage: 0.3, requests_per_sec: 12 }),
+          sample("post", 2, { latency_p95: 100, cpu_usage: 0.2, requests_per_sec: 10 }),
+          sample("post", 3, { latency_p95: 200, cpu_usage: 0.9, requests_per_sec: 11 }),
+        ],
+      }),
+      known: {},
+    });
+    expect(markdown).toContain("| Latency p95 | 4.25 ms | 200 ms | +4606 % | — |");
+    expect(markdown).toContain("| CPU | 45.6 % | 30.0 % | -34 % | — |");
+    expect(markdown).toContain("| Requests/s | 41.25 req/s | 11 req/s | -73 % | — |");
   });
 });
