@@ -1,8 +1,5 @@
-import http from "node:http";
-import https from "node:https";
-import { urlToHttpOptions } from "node:url";
 import { type MetricName, type MetricValues, metricNames } from "@seqpulse/types";
-import { checkLiteralHost, FORBIDDEN_ADDRESS_CODE, guardedLookup } from "./address-guard.js";
+import { sourceFailure as failure, guardedGet } from "./guarded-get.js";
 import { signRequest } from "./hmac.js";
 
 export interface FetchMetricsOptions {
@@ -59,17 +56,6 @@ export function parseMetricsPayload(payload: unknown): ParsedMetrics {
   return { ok: true, metrics: metrics as MetricValues };
 }
 
-function failure(kind: Failure["kind"], reason: string, httpStatus: number | null = null): Failure {
-  return { ok: false, kind, reason, httpStatus };
-}
-
-function forbiddenFailure(detail: string): Failure {
-  return failure(
-    "permanent",
-    `Refused to connect: ${detail}. Set SEQPULSE_ALLOW_PRIVATE_ENDPOINTS=true to allow private endpoints.`,
-  );
-}
-
 function statusFailure(status: number, signed: boolean): Failure | null {
   if (status >= 200 && status < 300) return null;
   if (status >= 300 && status < 400) {
@@ -85,11 +71,6 @@ function statusFailure(status: number, signed: boolean): Failure | null {
   return failure("permanent", `Endpoint answered HTTP ${status}.`, status);
 }
 
-function networkFailure(err: NodeJS.ErrnoException): Failure {
-  if (err.code === FORBIDDEN_ADDRESS_CODE) return forbiddenFailure(err.message);
-  return failure("transient", `Could not reach the endpoint (${err.code ?? (err.message || err.name)}).`);
-}
-
 function bodyOutcome(body: Buffer, status: number): FetchOutcome {
   let payload: unknown;
   try {
@@ -103,19 +84,16 @@ function bodyOutcome(body: Buffer, status: number): FetchOutcome {
 }
 
 /** One GET of an application's metrics endpoint. Never throws; every failure is classified. */
-export function fetchMetrics(options: FetchMetricsOptions): Promise<FetchOutcome> {
+export async function fetchMetrics(options: FetchMetricsOptions): Promise<FetchOutcome> {
   let url: URL;
   try {
     url = new URL(options.url);
   } catch {
-    return Promise.resolve(failure("permanent", "Metrics URL is not a valid URL."));
+    return failure("permanent", "Metrics URL is not a valid URL.");
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return Promise.resolve(failure("permanent", "Metrics URL must use http or https."));
+    return failure("permanent", "Metrics URL must use http or https.");
   }
-  const literal = checkLiteralHost(url.hostname, options.allowPrivate);
-  if (literal) return Promise.resolve(forbiddenFailure(literal.message));
-
   const headers: Record<string, string> = { "User-Agent": options.userAgent, Accept: "application/json" };
   if (options.hmac) {
     Object.assign(
@@ -130,48 +108,14 @@ export function fetchMetrics(options: FetchMetricsOptions): Promise<FetchOutcome
     );
   }
   const signed = options.hmac !== undefined;
-  const maxBytes = options.maxBodyBytes;
-  const tooLarge = (status: number) =>
-    failure("invalid", `Response body is too large (over ${maxBytes} bytes).`, status);
-
-  return new Promise((resolve) => {
-    const request = (url.protocol === "https:" ? https : http).request({
-      ...urlToHttpOptions(url),
-      method: "GET",
-      headers,
-      // A private agent per request: destroying the request always closes its socket.
-      agent: false,
-      lookup: guardedLookup(options.allowPrivate),
-    });
-    const timer = setTimeout(
-      () => finish(failure("transient", `Endpoint did not answer within ${options.timeoutMs} ms.`)),
-      options.timeoutMs,
-    );
-    let settled = false;
-    function finish(outcome: FetchOutcome): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      request.destroy();
-      resolve(outcome);
-    }
-
-    request.on("error", (err) => finish(networkFailure(err)));
-    request.on("response", (response) => {
-      const status = response.statusCode ?? 0;
-      response.on("error", (err) => finish(networkFailure(err)));
-      const rejected = statusFailure(status, signed);
-      if (rejected) return finish(rejected);
-      if (Number(response.headers["content-length"]) > maxBytes) return finish(tooLarge(status));
-      const chunks: Buffer[] = [];
-      let received = 0;
-      response.on("data", (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > maxBytes) return finish(tooLarge(status));
-        chunks.push(chunk);
-      });
-      response.on("end", () => finish(bodyOutcome(Buffer.concat(chunks), status)));
-    });
-    request.end();
+  const response = await guardedGet({
+    url,
+    headers,
+    timeoutMs: options.timeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
+    allowPrivate: options.allowPrivate,
+    peer: "endpoint",
+    checkStatus: (status) => statusFailure(status, signed),
   });
+  return response.ok ? bodyOutcome(response.body, response.status) : response;
 }
