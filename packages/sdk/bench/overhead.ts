@@ -148,7 +148,8 @@ async function startHelloServer(
       };
     },
     stop: () => child.kill(),
-    exited: () => new Promise<void>((resolve) => (exitError ? resolve() : child.once("exit", () => resolve()))),
+    exited: () =>
+      new Promise<void>((resolve) => (exitError ? resolve() : child.once("exit", () => resolve()))),
     disconnect: () => child.disconnect(),
   };
 }

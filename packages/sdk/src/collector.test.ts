@@ -249,14 +249,23 @@ describe("cpu_usage and memory_usage", () => {
 });
 
 describe("gauges", () => {
-  it("adds custom metrics read at each scrape, leaving out values that are not finite", () => {
+  it("adds custom metrics read at each scrape, leaving out values that are not finite or throw", () => {
     let depth = 3;
-    const seqpulse = collector({ gauges: { queue_depth: () => depth, broken_gauge: () => Number.NaN } });
+    const seqpulse = collector({
+      gauges: {
+        queue_depth: () => depth,
+        broken_gauge: () => Number.NaN,
+        failing_gauge: () => {
+          throw new Error("queue unreachable");
+        },
+      },
+    });
     expect(seqpulse.snapshot().metrics.queue_depth).toBe(3);
     depth = 7;
     const { metrics } = seqpulse.snapshot();
     expect(metrics.queue_depth).toBe(7);
     expect(metrics).not.toHaveProperty("broken_gauge");
+    expect(metrics).not.toHaveProperty("failing_gauge");
   });
 
   it("refuses names the contract does not allow, and the built-in names", () => {

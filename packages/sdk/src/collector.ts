@@ -111,7 +111,7 @@ export class SeqPulseCollector {
   #current: Slice;
   #currentEnd: number;
   #minute: MinuteResources;
-  /** The last CPU reading, possibly interpolated to a minute boundary. */
+  /** The CPU reading the next one is measured from. */
   #lastReading: Reading;
   /** Readings at most one per slice, for the rolling CPU; the oldest is at least a window old. */
   #readings: Reading[];
@@ -233,8 +233,9 @@ export class SeqPulseCollector {
     if (cpu !== undefined) metrics.cpu_usage = cpu;
     metrics.memory_usage = fraction(stats.rssBytes / this.#limits.memoryBytes);
     for (const [name, read] of this.#gauges) {
-      const value = read();
-      if (typeof value === "number" && Number.isFinite(value)) metrics[name] = value;
+      // A gauge that throws or is not a finite number is left out (not measured), not a failed scrape.
+      const value = readGauge(read);
+      if (value !== undefined) metrics[name] = value;
     }
     return {
       metrics,
@@ -355,6 +356,15 @@ export function createSeqPulse(options?: SeqPulseOptions): SeqPulseCollector {
 
 function isServerError(statusCode: number): boolean {
   return statusCode >= 500;
+}
+
+function readGauge(read: () => number): number | undefined {
+  try {
+    const value = read();
+    return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function newMinute(index: number, start: number): MinuteResources {

@@ -47,7 +47,7 @@ const plugin: FastifyPluginCallback<SeqPulseMiddlewareOptions> = (fastify, optio
 Object.assign(plugin, {
   [Symbol.for("skip-override")]: true,
   [Symbol.for("fastify.display-name")]: "@seqpulse/sdk",
-  [Symbol.for("plugin-meta")]: { name: "@seqpulse/sdk", fastify: ">=4" },
+  [Symbol.for("plugin-meta")]: { name: "@seqpulse/sdk", fastify: ">=4.26.0" },
 });
 
 export const seqpulseFastify = plugin;
