@@ -208,6 +208,10 @@ describe("history", () => {
 });
 
 describe("cpu_usage and memory_usage", () => {
+  it("are computed against the limits read at start, which the collector shows", () => {
+    expect(collector({}).limits).toEqual({ cores: 0.5, memoryBytes: 512 * MIB });
+  });
+
   it("are fractions of the cgroup's CPU quota and memory limit", () => {
     const clock = fakeClock("2026-12-01T11:58:00Z");
     const usage = fakeProcess({ cpuMicros: 1_000_000, rssBytes: 128 * MIB });
