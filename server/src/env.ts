@@ -29,19 +29,37 @@ const EnvSchema = z.object({
   SEQPULSE_ALLOW_PRIVATE_ENDPOINTS: booleanFlag.default(false),
   SEQPULSE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
   SEQPULSE_QUEUE_POLL_MS: z.coerce.number().int().min(20).max(10_000).default(200),
-  SEQPULSE_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(20),
+  SEQPULSE_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(40),
   SEQPULSE_DB_STARTUP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   SEQPULSE_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
   SEQPULSE_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   SEQPULSE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   SEQPULSE_METRICS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   SEQPULSE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  // Console sessions: when unset, a secret is generated and kept in the data folder.
+  SEQPULSE_SESSION_SECRET: z
+    .string()
+    .optional()
+    .transform((value) => (value === "" ? undefined : value))
+    .refine((value) => value === undefined || value.length >= 32, "must be at least 32 characters"),
+  /** Where people open SeqPulse, for links in notifications, e.g. https://seqpulse.example.com. */
+  SEQPULSE_PUBLIC_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value ? value.replace(/\/+$/, "") : undefined))
+    .refine(
+      (value) => value === undefined || /^https?:\/\/[^/]/.test(value),
+      "must be an http:// or https:// URL",
+    ),
+  /** First retry delay of a failed notification; it doubles per attempt, up to an hour, for a day. */
+  SEQPULSE_NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });
 
 export type Config = z.infer<typeof EnvSchema>;
 
 /** Never echoed back: they hold credentials. */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "SEQPULSE_ADMIN_TOKEN"]);
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "SEQPULSE_ADMIN_TOKEN", "SEQPULSE_SESSION_SECRET"]);
 
 export class ConfigError extends Error {}
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { SamplePhase } from "@seqpulse/types";
 import PgBoss from "pg-boss";
-import type { SqlExecutor } from "../db/client.js";
+import { isDatabaseUnavailable, type SqlExecutor } from "../db/client.js";
 import {
   type ObservationPlan,
   plannedPostSamples,
@@ -14,7 +14,8 @@ import { errorFields, type Logger } from "../logger.js";
 export const QUEUE_SCHEMA = "pgboss";
 export const COLLECT_QUEUE = "seqpulse.collect-sample";
 export const ANALYZE_QUEUE = "seqpulse.analyze";
-export const QUEUES = [COLLECT_QUEUE, ANALYZE_QUEUE] as const;
+export const DELIVER_QUEUE = "seqpulse.deliver-notification";
+export const QUEUES = [COLLECT_QUEUE, ANALYZE_QUEUE, DELIVER_QUEUE] as const;
 export type QueueName = (typeof QUEUES)[number];
 
 export const QUEUE_DEFAULTS = { retryLimit: 5, retryDelay: 2, retryBackoff: true } as const;
@@ -22,6 +23,9 @@ export const QUEUE_DEFAULTS = { retryLimit: 5, retryDelay: 2, retryBackoff: true
 // A sample job retries its endpoint for at most ~45 s; past this it is presumed lost with its worker.
 const JOB_EXPIRE_SECONDS = 120;
 export const MAINTENANCE_INTERVAL_SECONDS = 30;
+// A job waits this long for the database to come back before it gives up its turn; well inside
+// its expiry, so no other worker takes it meanwhile.
+const OUTAGE_RETRY_SECONDS = 60;
 /**
  * Extra time after the last post slot before the analysis runs anyway, whatever the endpoint did.
  * Longer than a job's expiry plus pg-boss's maintenance interval, so that a sample job lost with a
@@ -35,6 +39,11 @@ export interface AnalyzeJob {
   deploymentId: string;
   /** Set on the job that runs when the window's time is up, whatever settled. */
   deadline?: boolean;
+}
+
+/** One attempt of one notification delivery (the outbox row holds the rest). */
+export interface DeliveryJob {
+  deliveryId: string;
 }
 
 export interface QueuedJob<Data> {
@@ -125,6 +134,28 @@ export class JobQueue {
     });
   }
 
+  /**
+   * Queues the next attempt of due deliveries. The job id is stable per delivery and attempt, so
+   * a dispatcher finding the same due delivery twice queues it once.
+   */
+  async enqueueDeliveries(
+    executor: SqlExecutor,
+    deliveries: ReadonlyArray<{ id: string; attempts: number }>,
+  ): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.#boss.insert(
+      deliveries.map(({ id, attempts }) => ({
+        id: jobId("deliver", id, "delivery", attempts),
+        name: DELIVER_QUEUE,
+        data: { deliveryId: id } satisfies DeliveryJob,
+        // Above one attempt's lease: a lost job's delivery is found due again by the dispatcher.
+        expireInSeconds: 60,
+        retryLimit: 2,
+      })),
+      { db: executor },
+    );
+  }
+
   async readiness(): Promise<string | undefined> {
     const { rows } = await this.#executor.executeSql(
       `select to_regclass('${QUEUE_SCHEMA}.job') is not null as present`,
@@ -146,9 +177,27 @@ export class JobQueue {
   work<Data>(name: QueueName, handler: (job: QueuedJob<Data>) => Promise<void>, options: WorkOptions): void {
     const inFlight = new Set<Promise<void>>();
     const run = async (job: QueuedJob<Data>) => {
+      // The job stays ours (active) while the database is away: run it again once it is back,
+      // well before it would expire and be handed to another worker.
+      const giveUpAt = Date.now() + OUTAGE_RETRY_SECONDS * 1000;
+      const untilDatabaseAnswers = async (step: () => Promise<unknown>) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await step();
+          } catch (error) {
+            if (!isDatabaseUnavailable(error) || Date.now() > giveUpAt || this.#stopping) throw error;
+            if (attempt === 0)
+              this.#logger.warn("database unavailable; the job waits for it", {
+                queue: name,
+                job_id: job.id,
+              });
+            await sleep(Math.min(5_000, 250 * 2 ** attempt));
+          }
+        }
+      };
       try {
-        await handler(job);
-        await this.#boss.complete(name, job.id);
+        await untilDatabaseAnswers(() => handler(job));
+        await untilDatabaseAnswers(() => this.#boss.complete(name, job.id));
       } catch (error) {
         this.#logger.warn("job failed", { queue: name, job_id: job.id, ...errorFields(error) });
         await this.#boss
@@ -206,6 +255,10 @@ export class JobQueue {
   }
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /**
  * A stable job id per deployment, phase and sequence: sending the same job twice (a retried
  * request, a repeated analysis request) inserts it once.
@@ -213,7 +266,7 @@ export class JobQueue {
 export function jobId(
   kind: string,
   deploymentId: string,
-  phase: SamplePhase | "analysis",
+  phase: SamplePhase | "analysis" | "delivery",
   sequence = 0,
 ): string {
   const hex = createHash("sha256").update(`${kind}:${deploymentId}:${phase}:${sequence}`).digest("hex");

@@ -1,4 +1,5 @@
-import { and, eq } from "drizzle-orm";
+import type { DeploymentState } from "@seqpulse/types";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { collectionFailures, deployments, metricSamples } from "../db/schema/index.js";
 import { loadTarget, type Target } from "../deployments/store.js";
@@ -21,7 +22,10 @@ export interface CollectDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export type CollectResult = { status: "skipped"; why: string } | { status: "settled" };
+export type CollectResult =
+  | { status: "skipped"; why: string }
+  /** The deployment's state when the outcome was written (or found written). */
+  | { status: "settled"; state: DeploymentState | undefined };
 
 type Failure = Extract<FetchOutcome, { ok: false }>;
 
@@ -49,8 +53,12 @@ export async function collectSample(deps: CollectDeps, job: SampleSlot): Promise
   if (state !== slotState(job)) {
     if (job.phase === "post" || state === "abandoned")
       return { status: "skipped", why: `deployment is ${state}` };
-    await recordOutcome(db, job, target.deployment.startedAt, FINISHED_BEFORE_BASELINE, new Date());
-  } else if (!(await slotSettled(db, job))) {
+    return {
+      status: "settled",
+      state: await recordOutcome(db, job, target.deployment.startedAt, FINISHED_BEFORE_BASELINE, new Date()),
+    };
+  }
+  if (!(await slotSettled(db, job))) {
     const slotTime =
       job.phase === "baseline"
         ? target.deployment.startedAt
@@ -58,10 +66,9 @@ export async function collectSample(deps: CollectDeps, job: SampleSlot): Promise
     const outcome = await fetchWithRetries(deps, job, target, slotTime);
     if (!outcome.ok)
       deps.logger.warn("metrics sample failed", { ...job, kind: outcome.kind, reason: outcome.reason });
-    await recordOutcome(db, job, slotTime, outcome, new Date());
+    return { status: "settled", state: await recordOutcome(db, job, slotTime, outcome, new Date()) };
   }
-
-  return { status: "settled" };
+  return { status: "settled", state };
 }
 
 /** Baseline slots belong to a running deployment, post slots to a finished one. */
@@ -122,21 +129,21 @@ async function recordOutcome(
   slotTime: Date,
   outcome: FetchOutcome,
   fetchedAt: Date,
-): Promise<void> {
-  await db.transaction(async (tx) => {
+): Promise<DeploymentState | undefined> {
+  return db.transaction(async (tx) => {
     const [locked] = await tx
       .select({ state: deployments.state })
       .from(deployments)
       .where(eq(deployments.id, job.deploymentId))
       .for("no key update");
-    if (!locked) return;
+    if (!locked) return undefined;
     let write = outcome;
     if (locked.state !== slotState(job)) {
-      if (job.phase === "post") return;
+      if (job.phase === "post") return locked.state;
       // The finish committed during the fetch: the values may already show the new version.
       if (write.ok) write = FINISHED_BEFORE_BASELINE;
     }
-    if (await slotSettled(tx, job)) return;
+    if (await slotSettled(tx, job)) return locked.state;
     if (write.ok) {
       await tx.insert(metricSamples).values({
         deploymentId: job.deploymentId,
@@ -160,21 +167,16 @@ async function recordOutcome(
         httpStatus: write.httpStatus,
       });
     }
+    return locked.state;
   });
 }
 
-async function slotSettled(db: Pick<Database, "select">, job: SampleSlot): Promise<boolean> {
-  const slot = (table: typeof metricSamples | typeof collectionFailures) =>
-    and(
-      eq(table.deploymentId, job.deploymentId),
-      eq(table.phase, job.phase),
-      eq(table.sequence, job.sequence),
-    );
-  const [sample] = await db.select({ id: metricSamples.id }).from(metricSamples).where(slot(metricSamples));
-  if (sample) return true;
-  const [failure] = await db
-    .select({ id: collectionFailures.id })
-    .from(collectionFailures)
-    .where(slot(collectionFailures));
-  return failure !== undefined;
+/** Whether the slot already has its outcome, a sample or a failure; one round trip. */
+async function slotSettled(db: Pick<Database, "execute">, job: SampleSlot): Promise<boolean> {
+  const { rows } = await db.execute<{ settled: boolean }>(sql`
+    select exists (select 1 from ${metricSamples} where deployment_id = ${job.deploymentId}
+                     and phase = ${job.phase} and sequence = ${job.sequence})
+        or exists (select 1 from ${collectionFailures} where deployment_id = ${job.deploymentId}
+                     and phase = ${job.phase} and sequence = ${job.sequence}) as settled`);
+  return rows[0]?.settled === true;
 }
