@@ -1,0 +1,390 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CreateProjectResponse } from "@seqpulse/types";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { values } from "../support/metrics-app.js";
+import {
+  buildCli,
+  type CliRun,
+  type CliWorld,
+  leaksKey,
+  runCli,
+  seqpulseEnv,
+  startWorld,
+} from "./support.js";
+
+/**
+ * Every mode of the bundled `seqpulse` CLI, each call a separate process with only the variables a
+ * pipeline would set, against a real server (API and workers) and a scripted metrics endpoint with
+ * 3-second observation windows.
+ */
+describe("seqpulse CLI, bundled, against a real server", () => {
+  let world: CliWorld;
+  let bundle: string;
+  let disposeBundle: () => Promise<void>;
+  let temp: string;
+  /** Every output of every run, to check that no API key ever shows. */
+  const runs: { run: CliRun; apiKey: string }[] = [];
+
+  beforeAll(async () => {
+    const [built, started] = await Promise.all([buildCli(), startWorld()]);
+    bundle = built.bundle;
+    disposeBundle = built.dispose;
+    world = started;
+    temp = await mkdtemp(join(tmpdir(), "seqpulse-cli-modes-"));
+  });
+  afterAll(async () => {
+    await world?.close();
+    await disposeBundle?.();
+    if (temp) await rm(temp, { recursive: true, force: true });
+  });
+
+  async function cli(
+    project: CreateProjectResponse,
+    args: string[],
+    extra: Record<string, string> = {},
+    options: Parameters<typeof runCli>[2] = {},
+  ): Promise<CliRun> {
+    const run = await runCli(bundle, args, {
+      ...options,
+      env: seqpulseEnv(world.apiUrl, project.api_key, { SEQPULSE_ENV: "production", ...extra }),
+    });
+    runs.push({ run, apiKey: project.api_key });
+    return run;
+  }
+
+  /** A node one-liner as the deploy command. */
+  const deploy = (script: string) => [process.execPath, "-e", script];
+
+  describe.concurrent("modes", () => {
+    it("trigger, finish and wait as three processes; status shows the verdict", async ({ expect }) => {
+      const project = await world.project();
+      const envFile = join(temp, "trigger.env");
+      const key = `shell-${project.project_id}`;
+
+      const triggered = await cli(project, ["trigger", "--idempotency-key", key, "--output-env", envFile]);
+      expect(triggered.code, triggered.stderr).toBe(0);
+      const id = /^SEQPULSE_DEPLOYMENT_ID=(\S+)$/m.exec(await readFile(envFile, "utf8"))?.[1] ?? "";
+      expect(await readFile(envFile, "utf8")).toBe(
+        `SEQPULSE_DEPLOYMENT_ID=${id}\nSEQPULSE_DEPLOYMENT_NUMBER=1\n`,
+      );
+      expect(triggered.stdout).toContain("deployment #1 created");
+      expect(triggered.stdout).toContain(`${world.apiUrl}/deployments/${id}`);
+      expect(await world.deployment(project, id)).toMatchObject({ state: "running", idempotency_key: key });
+
+      const finished = await cli(project, ["finish", "--idempotency-key", key]);
+      expect(finished.code, finished.stderr).toBe(0);
+      expect(finished.stdout).toContain("deployment finished (success)");
+      expect(await world.deployment(project, id)).toMatchObject({
+        state: "finished",
+        pipeline_result: "success",
+      });
+
+      const waited = await cli(project, ["wait", "--deployment-id", id, "--verdict-timeout", "30"]);
+      expect(waited.code, waited.stderr).toBe(0);
+      expect(waited.stdout).toContain("SeqPulse verdict for deployment #1: ok");
+      expect(waited.stdout).toMatch(/OK: \d+ post samples/);
+
+      const shown = await cli(project, ["status", "--idempotency-key", key, "--json"]);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(JSON.parse(shown.stdout)).toMatchObject({
+        command: "status",
+        exit_code: 0,
+        deployment_id: id,
+        deployment_number: 1,
+        state: "analyzed",
+        result: "success",
+        verdict: { verdict: "ok" },
+        url: `${world.apiUrl}/deployments/${id}`,
+      });
+    });
+
+    it("trigger --json prints one JSON document on stdout and its messages on stderr", async ({ expect }) => {
+      const project = await world.project();
+      const run = await cli(project, [
+        "trigger",
+        "--json",
+        "--idempotency-key",
+        "json-1",
+        "--branch",
+        "main",
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout);
+      expect(result).toEqual({
+        command: "trigger",
+        exit_code: 0,
+        env: "production",
+        deployment_id: expect.any(String),
+        deployment_number: 1,
+        url: `${world.apiUrl}/deployments/${result.deployment_id}`,
+        state: "running",
+        idempotency_key: "json-1",
+        trigger_status: "created",
+      });
+      expect(run.stderr).toContain("deployment #1 created");
+
+      // The same key again: the same deployment, said to be a repeated try.
+      const again = await cli(project, [
+        "trigger",
+        "--json",
+        "--idempotency-key",
+        "json-1",
+        "--branch",
+        "main",
+      ]);
+      expect(JSON.parse(again.stdout)).toMatchObject({
+        deployment_id: result.deployment_id,
+        trigger_status: "existing",
+        reason: "idempotency_key",
+      });
+      expect((await world.deployments(project)).length).toBe(1);
+    });
+
+    it("run -- <command that succeeds> --wait: streams its output, finishes success, gates on ok", async ({
+      expect,
+    }) => {
+      const project = await world.project();
+      const run = await cli(project, [
+        "run",
+        "--wait",
+        "--verdict-timeout",
+        "30",
+        "--json",
+        "--",
+        ...deploy("console.log('deploying v2'); console.error('a deploy warning')"),
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      // The command's own streams, untouched: stdout stays its stdout.
+      expect(run.stdout).toContain("deploying v2\n");
+      expect(run.stderr).toContain("a deploy warning\n");
+      const result = JSON.parse(run.stdout.slice(run.stdout.indexOf("{\n")));
+      expect(result).toMatchObject({
+        command: "run",
+        exit_code: 0,
+        command_exit_code: 0,
+        result: "success",
+        finish_status: "accepted",
+        gate: "passed",
+        verdict: { verdict: "ok" },
+      });
+      expect(await world.deployment(project, result.deployment_id)).toMatchObject({
+        state: "analyzed",
+        pipeline_result: "success",
+      });
+    });
+
+    it("run -- <command that exits 3>: finishes failed, skips the gate and exits 3", async ({ expect }) => {
+      const project = await world.project();
+      const run = await cli(project, [
+        "run",
+        "--wait",
+        "--",
+        ...deploy("console.log('boom'); process.exit(3)"),
+      ]);
+      expect(run.code).toBe(3);
+      expect(run.stdout).toContain("boom");
+      expect(run.stdout).toContain("the deploy command exited with 3: result failed");
+      expect(run.stdout).not.toContain("waiting for the verdict");
+      const [deployment] = await world.deployments(project);
+      expect(deployment).toMatchObject({ state: "finished", pipeline_result: "failed" });
+    });
+
+    it("run -- <command>, the job cancelled with SIGTERM: the command gets it, finish cancelled, exit 143", async ({
+      expect,
+    }) => {
+      const project = await world.project();
+      const run = await cli(
+        project,
+        [
+          "run",
+          "--",
+          ...deploy(
+            "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(0); }); console.log('deploy started'); setInterval(() => {}, 1000);",
+          ),
+        ],
+        {},
+        {
+          onSpawn: (child, output) => {
+            const poll = setInterval(() => {
+              if (output().includes("deploy started")) {
+                clearInterval(poll);
+                child.kill("SIGTERM");
+              }
+            }, 20);
+          },
+        },
+      );
+      expect(run.stdout).toContain("child got SIGTERM");
+      expect(run.code).toBe(143);
+      expect(run.stdout).toContain("result cancelled");
+      const [deployment] = await world.deployments(project);
+      expect(deployment).toMatchObject({ state: "finished", pipeline_result: "cancelled" });
+    });
+
+    it("run -- <command killed by SIGKILL>: finish failed, exit 137", async ({ expect }) => {
+      const project = await world.project();
+      const run = await cli(project, ["run", "--", ...deploy("process.kill(process.pid, 'SIGKILL')")]);
+      expect(run.code).toBe(137);
+      const [deployment] = await world.deployments(project);
+      expect(deployment).toMatchObject({ state: "finished", pipeline_result: "failed" });
+    });
+
+    it("run -- <missing command>: finish failed, exit 127", async ({ expect }) => {
+      const project = await world.project();
+      const run = await cli(project, ["run", "--", "./no-such-deploy-script.sh"]);
+      expect(run.code).toBe(127);
+      expect(run.stdout).toContain("could not be started (ENOENT");
+      const [deployment] = await world.deployments(project);
+      expect(deployment).toMatchObject({ state: "finished", pipeline_result: "failed" });
+    });
+
+    it("finish --wait on a rollback_recommended verdict exits 1 with the reasons", async ({ expect }) => {
+      const project = await world.project([values(), values({ error_rate: 0.05 })]);
+      const key = "rollback-1";
+      expect((await cli(project, ["trigger", "--idempotency-key", key])).code).toBe(0);
+      const run = await cli(project, [
+        "finish",
+        "--idempotency-key",
+        key,
+        "--wait",
+        "--verdict-timeout",
+        "30",
+      ]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout).toContain("rollback_recommended");
+      expect(run.stdout).toMatch(/- \[critical\] error_rate/);
+      expect(run.stderr).toContain("The gate fails because --fail-on is rollback_recommended.");
+    });
+
+    it("wait --fail-on warning fails on a warning verdict; the default fail-on lets it pass", async ({
+      expect,
+    }) => {
+      const project = await world.project([values({ latency_p95: 50 }), values({ latency_p95: 250 })]);
+      const key = "warning-1";
+      expect((await cli(project, ["trigger", "--idempotency-key", key])).code).toBe(0);
+      expect((await cli(project, ["finish", "--idempotency-key", key])).code).toBe(0);
+      const strict = await cli(project, ["wait", "--idempotency-key", key, "--fail-on", "warning", "--json"]);
+      expect(JSON.parse(strict.stdout)).toMatchObject({ gate: "failed", verdict: { verdict: "warning" } });
+      expect(strict.code).toBe(1);
+      const lenient = await cli(project, ["wait", "--idempotency-key", key]);
+      expect(lenient.code).toBe(0);
+      expect(lenient.stderr).toContain("WARNING: SeqPulse verdict for deployment #1: warning");
+    });
+
+    it("wait that times out warns and exits 0, or exits 3 with --fail-on-error", async ({ expect }) => {
+      const project = await world.project();
+      expect((await cli(project, ["trigger", "--idempotency-key", "slow-1"])).code).toBe(0);
+      // Still running: no verdict can come.
+      const lenient = await cli(project, ["wait", "--idempotency-key", "slow-1", "--verdict-timeout", "1"]);
+      expect(lenient.code).toBe(0);
+      expect(lenient.stderr).toContain("no verdict after 1 s (state running)");
+      const strict = await cli(project, [
+        "wait",
+        "--idempotency-key",
+        "slow-1",
+        "--verdict-timeout",
+        "1",
+        "--fail-on-error",
+      ]);
+      expect(strict.code).toBe(3);
+    });
+
+    it("finish by a key no trigger used: warns and exits 0, or 3 with --fail-on-error", async ({
+      expect,
+    }) => {
+      const project = await world.project();
+      const lenient = await cli(project, ["finish", "--idempotency-key", "never-triggered"]);
+      expect(lenient.code).toBe(0);
+      expect(lenient.stderr).toContain("No deployment has idempotency key never-triggered in production");
+      const strict = await cli(project, [
+        "finish",
+        "--idempotency-key",
+        "never-triggered",
+        "--fail-on-error",
+      ]);
+      expect(strict.code).toBe(3);
+      expect(await world.deployments(project)).toEqual([]);
+    });
+
+    it("a wrong API key is a warning (exit 0) or exit 3, and is not printed", async ({ expect }) => {
+      const project = await world.project();
+      const wrong = { ...project, api_key: `${project.api_key.slice(0, -4)}zzzz` };
+      const lenient = await cli(wrong, ["trigger"]);
+      expect(lenient.code).toBe(0);
+      expect(lenient.stderr).toContain("401");
+      const strict = await cli(wrong, ["trigger", "--fail-on-error", "--json"]);
+      expect(strict.code).toBe(3);
+      expect(JSON.parse(strict.stdout)).toMatchObject({ exit_code: 3, error: { status: 401 } });
+    });
+  });
+
+  describe.concurrent("SeqPulse down", () => {
+    let downUrl: string;
+    beforeAll(async () => {
+      // A port that was free a moment ago: connections to it are refused.
+      const probe = createServer();
+      await new Promise<void>((done) => probe.listen(0, "127.0.0.1", done));
+      const { port } = probe.address() as { port: number };
+      await new Promise((done) => probe.close(done));
+      downUrl = `http://127.0.0.1:${port}`;
+    });
+    const down = (args: string[], extra: Record<string, string> = {}) =>
+      runCli(bundle, args, {
+        env: seqpulseEnv(downUrl, "sp_down00000000_secretsecretsecret", {
+          SEQPULSE_ENV: "production",
+          ...extra,
+        }),
+      });
+
+    it("trigger warns after its retries and exits 0; with --fail-on-error it exits 3", async ({ expect }) => {
+      const lenient = await down(["trigger", "--idempotency-key", "down-1"]);
+      expect(lenient.code).toBe(0);
+      expect(lenient.stdout).toContain("retrying in");
+      expect(lenient.stderr).toContain("could not be reached");
+      expect(lenient.stderr).toContain("ECONNREFUSED");
+      expect(lenient.stderr).toContain("The job goes on because --fail-on-error is off.");
+      const strict = await down(["trigger", "--idempotency-key", "down-1", "--fail-on-error"]);
+      expect(strict.code).toBe(3);
+      expect(strict.stderr).toContain("Exiting with 3 because --fail-on-error is on.");
+    });
+
+    it("finish, wait and status warn and exit 0, or 3 with SEQPULSE_FAIL_ON_ERROR=true", async ({
+      expect,
+    }) => {
+      const calls = [
+        ["finish", "--idempotency-key", "down-2"],
+        ["wait", "--idempotency-key", "down-2", "--verdict-timeout", "1"],
+        ["status", "--idempotency-key", "down-2"],
+      ];
+      for (const args of calls) {
+        expect((await down(args)).code, args[0]).toBe(0);
+        expect((await down(args, { SEQPULSE_FAIL_ON_ERROR: "true" })).code, args[0]).toBe(3);
+      }
+    });
+
+    it("run still deploys, and exits with the command's status", async ({ expect }) => {
+      const ok = await down(["run", "--", ...deploy("console.log('deployed anyway')")]);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain("deployed anyway");
+      const failed = await down(["run", "--", ...deploy("process.exit(4)")]);
+      expect(failed.code).toBe(4);
+    });
+
+    it("run --fail-on-error does not deploy unverified: exit 3, the command not run", async ({ expect }) => {
+      const run = await down(["run", "--fail-on-error", "--", ...deploy("console.log('deployed anyway')")]);
+      expect(run.code).toBe(3);
+      expect(run.stdout).not.toContain("deployed anyway");
+      expect(run.stderr).toContain("the deploy command was not run");
+    });
+  });
+
+  it("never prints an API key, in any mode", () => {
+    expect(runs.length).toBeGreaterThan(10);
+    for (const { run, apiKey } of runs) {
+      expect(leaksKey(run.stdout + run.stderr, apiKey)).toBe(false);
+    }
+  });
+});
