@@ -5,7 +5,7 @@
  */
 import type { AnalysisSettings } from "@seqpulse/types";
 import { median } from "@seqpulse/types";
-import { INCONCLUSIVE_P } from "./distribution.js";
+import { INCONCLUSIVE_FACTOR } from "./distribution.js";
 import { type Evidence, latestHalf, type Slot } from "./evidence.js";
 import {
   cleanProduct,
@@ -236,8 +236,10 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
           rule.regression_min_ratio,
         )
       : deciding.pValue;
+    // A regression seen only in the latest half recommends rollback when the whole window confirms it.
+    const confirmed = deciding === whole || whole.pValue < alpha;
     const severity =
-      rule.critical && !recovered && rollbackP < strictAlpha && post.observations >= 2
+      rule.critical && !recovered && confirmed && rollbackP < strictAlpha && post.observations >= 2
         ? "critical"
         : "warning";
     const where = deciding === latest ? " in the latest half of the window" : "";
@@ -275,7 +277,9 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
       ],
     };
   }
-  const leaning = [whole, latest].find((window) => window.reached && window.pValue < INCONCLUSIVE_P);
+  const leaning = [whole, latest].find(
+    (window) => window.reached && window.pValue < INCONCLUSIVE_FACTOR * alpha,
+  );
   if (leaning) {
     return {
       clearances: [],
@@ -453,7 +457,7 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
       ],
     };
   }
-  if (reached && pValue < INCONCLUSIVE_P) {
+  if (reached && pValue < INCONCLUSIVE_FACTOR * alpha) {
     return {
       notes: [],
       clearances: [],

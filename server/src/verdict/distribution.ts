@@ -45,9 +45,10 @@ export interface DistributionRule {
 export const MIN_TREND_OBSERVATIONS = 5;
 /**
  * An effect estimate past the threshold that is not significant is `inconclusive` only when the
- * test still leans that way (p below this): a noisy estimate with no direction is not evidence.
+ * test still leans that way, p below this many times the significance level: a noisy estimate with
+ * no direction is not evidence either way.
  */
-export const INCONCLUSIVE_P = 0.1;
+export const INCONCLUSIVE_FACTOR = 5;
 /** Confidence of the Hodges-Lehmann interval whose width gives the shift's standard error. */
 const SHIFT_INTERVAL = 0.9;
 
@@ -186,7 +187,11 @@ function judgeAgainstDistribution(context: Context, baseLevel: number, required:
     const recovered = !end.reached;
     const offending = post.values.filter((value) => value >= baseLevel + required).length;
     const severity =
-      rule.critical && !recovered && offending >= 2 && deciding.pValue < rollbackAlpha(alpha, false)
+      rule.critical &&
+      !recovered &&
+      whole.significant &&
+      offending >= 2 &&
+      deciding.pValue < rollbackAlpha(alpha, false)
         ? "critical"
         : "warning";
     const observed = sign * (baseLevel + deciding.shift.shift);
@@ -221,7 +226,9 @@ function judgeAgainstDistribution(context: Context, baseLevel: number, required:
     };
   }
 
-  const leaning = [whole, end].find((comparison) => comparison.reached && comparison.pValue < INCONCLUSIVE_P);
+  const leaning = [whole, end].find(
+    (comparison) => comparison.reached && comparison.pValue < INCONCLUSIVE_FACTOR * alpha,
+  );
   if (leaning) {
     const observed = sign * (baseLevel + leaning.shift.shift);
     const needed = postObservationsNeeded(leaning.values.length, leaning.pValue, alpha);

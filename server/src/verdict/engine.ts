@@ -20,7 +20,13 @@ import {
   trafficReference,
 } from "./counts.js";
 import { type DistributionRule, judgeDistribution } from "./distribution.js";
-import { type EngineInput, type Evidence, prepareEvidence, type Slot } from "./evidence.js";
+import {
+  type EngineInput,
+  type Evidence,
+  MIN_REQUESTS_FOR_PERCENTILE,
+  prepareEvidence,
+  type Slot,
+} from "./evidence.js";
 import {
   type Clearance,
   cleanProduct,
@@ -480,7 +486,7 @@ function assessDataQuality(
   }
   if (evidence.droppedPercentiles > 0) {
     issues.push(
-      `latency_p95 ignored in ${pluralize(evidence.droppedPercentiles, "observation")} with fewer than 10 requests (no data)`,
+      `latency_p95 ignored in ${pluralize(evidence.droppedPercentiles, "observation")} with fewer than ${MIN_REQUESTS_FOR_PERCENTILE} requests (no data)`,
     );
   }
   const traffic = [...baseline, ...post].reduce((sum, slot) => sum + (slot.requests ?? 0), 0);

@@ -55,8 +55,8 @@ export interface EngineInput {
   settings: AnalysisSettings | AnalysisSettingsInput;
 }
 
-/** A p95 over fewer requests than this is (nearly) their maximum: no data. */
-export const MIN_REQUESTS_FOR_PERCENTILE = 10;
+/** The p95 of fewer than 20 requests is their maximum (nearest rank): no data. */
+export const MIN_REQUESTS_FOR_PERCENTILE = 20;
 /** Counts above this are capped, so that sums of them stay exact and finite. */
 const MAX_COUNT = 1e15;
 
