@@ -1,4 +1,5 @@
 export * from "./analysis.js";
 export * from "./api.js";
 export * from "./enums.js";
+export * from "./metrics-source.js";
 export * from "./numbers.js";
