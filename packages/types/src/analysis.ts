@@ -211,6 +211,8 @@ export const AnalysisSettingsPatch = z
   .partial()
   .strict();
 export type AnalysisSettingsPatch = z.infer<typeof AnalysisSettingsPatch>;
+/** A patch as sent (custom metric rules may omit fields that have defaults). */
+export type AnalysisSettingsPatchInput = z.input<typeof AnalysisSettingsPatch>;
 
 export function mergeAnalysisSettings(
   base: AnalysisSettings,

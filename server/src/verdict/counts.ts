@@ -165,8 +165,7 @@ export function judgeErrors(evidence: Evidence): ErrorJudgement {
   }
 
   const resolvedIncident =
-    baseRate !== null &&
-    baseRate > limit &&
+    baselineIncident(evidence) &&
     postRate <= limit &&
     poissonRateRatioTest(
       { events: deflate(post.events), exposure: post.requests },
@@ -489,14 +488,27 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
   return { notes: [], findings: [], clearances: [{ metric: "requests_per_sec", margin: -margin }] };
 }
 
-/** The baseline pooled error rate when it is known. */
-export function baselineErrorRate(evidence: Evidence): number | null {
+/**
+ * The baseline was an error incident: its errors significantly over the limit (exact binomial
+ * p < significance), so that one bursty baseline observation is not taken for one.
+ */
+export function baselineIncident(evidence: Evidence): boolean {
   const base = totals(errorSlots(evidence.baseline));
-  return base.requests > 0 ? base.events / base.requests : null;
+  const limit = errorLimit(evidence.settings);
+  if (base.requests <= 0 || base.events / base.requests <= limit) return false;
+  const pValue = binomialUpperTail(Math.round(base.events), Math.round(base.requests), limit);
+  return pValue < evidence.settings.significance_level;
 }
 
-export function postErrorTotals(evidence: Evidence): Totals {
-  return totals(errorSlots(evidence.post));
+/** Requests, errors and seconds summed over the observations that have counts. */
+export function pooledTotals(slots: readonly Slot[]): Totals {
+  return totals(slots);
+}
+
+/** The pooled error rate of the observations with error counts, when they had requests. */
+export function pooledErrorRate(slots: readonly Slot[]): number | null {
+  const pooled = totals(errorSlots(slots));
+  return pooled.requests > 0 ? pooled.events / pooled.requests : null;
 }
 
 export function errorLimit(settings: AnalysisSettings): number {

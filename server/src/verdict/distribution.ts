@@ -42,7 +42,7 @@ export interface DistributionRule {
 }
 
 /** A trend needs this many post observations before Kendall's tau can say anything. */
-export const MIN_TREND_OBSERVATIONS = 5;
+const MIN_TREND_OBSERVATIONS = 5;
 /**
  * An effect estimate past the threshold that is not significant is `inconclusive` only when the
  * test still leans that way, p below this many times the significance level: a noisy estimate with
@@ -75,7 +75,7 @@ export function judgeDistribution(rule: DistributionRule, evidence: Evidence): J
   const trend = judgeTrend(context);
   return {
     findings: [...limit.findings, ...regression.findings, ...trend.findings],
-    clearances: [...limit.clearances, ...regression.clearances],
+    clearances: [...limit.clearances, ...regression.clearances, ...trend.clearances],
   };
 }
 
@@ -138,7 +138,7 @@ function judgeLimit(context: Context, regressed: boolean): Judgement {
 }
 
 /** The shift past the baseline that counts as a regression: both the ratio and the delta. */
-export function requiredShift(baseline: number, minRatio: number, minDelta: number): number {
+function requiredShift(baseline: number, minRatio: number, minDelta: number): number {
   return Math.max(finite(Math.abs(baseline) * (minRatio - 1)), minDelta);
 }
 
@@ -317,7 +317,19 @@ function judgeTrend(context: Context): Judgement {
   if (post.values.length < MIN_TREND_OBSERVATIONS) return { findings: [], clearances: [] };
   const minutes = post.slots.map((slot) => slot.minute);
   const test = kendallTau(minutes, post.values, "greater");
-  if (test.pValue >= alpha) return { findings: [], clearances: [] };
+  // No trend: clear by how far the rank correlation is from significance.
+  const clear = {
+    findings: [],
+    clearances: [
+      { metric: rule.metric, margin: normalQuantile(1 - alpha) - normalQuantile(1 - test.pValue) },
+    ],
+  };
+  if (test.pValue >= alpha) return clear;
+  // A rising series whose latest half is not even weakly above the baseline is noise, not a creep.
+  const endAboveBaseline =
+    base.values.length < 2 ||
+    mannWhitneyU(latestHalf(post.values), base.values, "greater").pValue < INCONCLUSIVE_FACTOR * alpha;
+  if (!endAboveBaseline) return clear;
   const line = theilSen(minutes, post.values);
   if (!(line.slope > 0)) return { findings: [], clearances: [] };
 
@@ -389,7 +401,7 @@ function locationError(values: number[]): number {
  * Post samples that would make an effect of the size seen significant, scaling the sample by the
  * ratio of the z-scores needed and reached; null when the test does not lean that way at all.
  */
-export function postObservationsNeeded(current: number, pValue: number, alpha: number): number | null {
+function postObservationsNeeded(current: number, pValue: number, alpha: number): number | null {
   if (pValue >= 0.5) return null;
   const reached = normalQuantile(1 - pValue);
   const wanted = normalQuantile(1 - alpha);
@@ -400,7 +412,7 @@ export function postObservationsNeeded(current: number, pValue: number, alpha: n
  * Baseline observations with which a rank test over `post` samples could reach p < alpha even in
  * the clearest case (every post value above every baseline one: p = 1 / C(n + m, m)), and at least 5.
  */
-export function baselineObservationsNeeded(post: number, alpha: number): number {
+function baselineObservationsNeeded(post: number, alpha: number): number {
   let size = 1;
   let combinations = post + 1;
   while (1 / combinations >= alpha / 10 && size < 1000) {

@@ -1,7 +1,8 @@
 import {
   AnalysisResult,
   type AnalysisSettings,
-  type AnalysisSettingsPatch,
+  AnalysisSettingsPatch,
+  type AnalysisSettingsPatchInput,
   AnalysisSettings as AnalysisSettingsSchema,
   DEFAULT_ANALYSIS_SETTINGS,
   mergeAnalysisSettings,
@@ -20,7 +21,6 @@ import {
 
 const TRIGGER = Date.UTC(2026, 0, 15, 12, 0, 0);
 const FINISH = TRIGGER + 120_000;
-const MINUTE = 60_000;
 
 type Metrics = Record<string, number | null>;
 const HEALTHY: Metrics = {
@@ -76,8 +76,8 @@ function posts({ count, metrics = () => ({}), counts, seconds = 60 }: Series): P
   });
 }
 
-function settingsWith(patch: AnalysisSettingsPatch = {}): AnalysisSettings {
-  return mergeAnalysisSettings(DEFAULT_ANALYSIS_SETTINGS, patch);
+function settingsWith(patch: AnalysisSettingsPatchInput = {}): AnalysisSettings {
+  return mergeAnalysisSettings(DEFAULT_ANALYSIS_SETTINGS, AnalysisSettingsPatch.parse(patch));
 }
 
 function input(overrides: Partial<EngineInput> = {}): EngineInput {

@@ -12,10 +12,13 @@ import type {
 } from "@seqpulse/types";
 import { median } from "@seqpulse/types";
 import {
+  baselineIncident,
   errorLimit,
   judgeErrors,
   judgeTraffic,
   MIN_DISPERSION_OBSERVATIONS,
+  pooledErrorRate,
+  pooledTotals,
   trafficDropTest,
   trafficReference,
 } from "./counts.js";
@@ -192,8 +195,8 @@ function failFastFindings(evidence: Evidence): Finding[] {
     const rates = latest.map((slot) => errorRateOf(slot));
     const baseRate = pooledErrorRate(evidence.baseline);
     if (rates.every((rate) => rate !== null && rate >= level) && (baseRate === null || baseRate < level)) {
-      const post = pooledCounts(evidence.post);
-      const pValue = binomialUpperTail(Math.round(post.errors), Math.round(post.requests), limit);
+      const post = pooledTotals(evidence.post);
+      const pValue = binomialUpperTail(Math.round(post.events), Math.round(post.requests), limit);
       if (pValue < strict) {
         const lowest = Math.min(...(rates as number[]));
         fastReason({
@@ -203,12 +206,12 @@ function failFastFindings(evidence: Evidence): Finding[] {
           threshold: level,
           exceed_ratio: share(evidence.post, (slot) => (errorRateOf(slot) ?? 0) >= level),
           test: "binomial_limit",
-          statistic: Math.round(post.errors),
+          statistic: Math.round(post.events),
           p_value: pValue,
           message:
             `error_rate was at or above fail-fast threshold ${formatValue("error_rate", level)} ` +
             `(limit × safety ${settings.safety_factor} × ${factor}) in the last ${consecutive} consecutive post samples ` +
-            `(lowest ${formatValue("error_rate", lowest)}; ${Math.round(post.errors)} errors in ${Math.round(post.requests)} requests, exact binomial ${formatP(pValue)})`,
+            `(lowest ${formatValue("error_rate", lowest)}; ${Math.round(post.events)} errors in ${Math.round(post.requests)} requests, exact binomial ${formatP(pValue)})`,
         });
       }
     }
@@ -239,11 +242,9 @@ function failFastFindings(evidence: Evidence): Finding[] {
 
   const traffic = settings.requests_per_sec;
   const reference = traffic.critical ? trafficReference(evidence) : null;
-  const baseErrors = pooledErrorRate(evidence.baseline);
   const postErrors = pooledErrorRate(evidence.post);
-  const limit = errorLimit(settings);
   const resolvingIncident =
-    baseErrors !== null && baseErrors > limit && postErrors !== null && postErrors <= limit;
+    baselineIncident(evidence) && postErrors !== null && postErrors <= errorLimit(settings);
   if (reference && reference.rate >= traffic.min_baseline_rps && !resolvingIncident) {
     // No absolute limit exists for traffic: fail-fast amplifies the allowed drop instead, capped at
     // 100 %; against fewer than 3 baseline observations (their burstiness unknown) twice over.
@@ -252,13 +253,7 @@ function failFastFindings(evidence: Evidence): Finding[] {
     const floor = cleanProduct(reference.rate * (1 - drop));
     const rates = latest.map((slot) => (slot.requests === null ? null : slot.requests / slot.seconds));
     if (rates.every((rate) => rate !== null && rate <= floor)) {
-      const post = pooledCounts(evidence.post);
-      const pValue = trafficDropTest(reference, {
-        events: 0,
-        requests: post.requests,
-        seconds: post.seconds,
-        observations: evidence.post.length,
-      });
+      const pValue = trafficDropTest(reference, pooledTotals(evidence.post));
       if (pValue < strict) {
         const highest = Math.max(...(rates as number[]));
         fastReason({
@@ -271,7 +266,7 @@ function failFastFindings(evidence: Evidence): Finding[] {
             (slot) => slot.requests !== null && slot.requests / slot.seconds <= floor,
           ),
           test: "poisson_rate_ratio",
-          statistic: Math.round(post.requests),
+          statistic: Math.round(pooledTotals(evidence.post).requests),
           p_value: pValue,
           message:
             `requests_per_sec was at or below fail-fast floor ${formatValue("requests_per_sec", floor)} ` +
@@ -287,24 +282,6 @@ function failFastFindings(evidence: Evidence): Finding[] {
 function errorRateOf(slot: Slot): number | null {
   if (slot.requests === null || slot.errors === null || slot.requests <= 0) return null;
   return slot.errors / slot.requests;
-}
-
-function pooledCounts(slots: readonly Slot[]): { requests: number; errors: number; seconds: number } {
-  let requests = 0;
-  let errors = 0;
-  let seconds = 0;
-  for (const slot of slots) {
-    if (slot.requests === null) continue;
-    requests += slot.requests;
-    errors += slot.errors ?? 0;
-    seconds += slot.seconds;
-  }
-  return { requests, errors, seconds };
-}
-
-function pooledErrorRate(slots: readonly Slot[]): number | null {
-  const counts = pooledCounts(slots.filter((slot) => slot.errors !== null));
-  return counts.requests > 0 ? counts.errors / counts.requests : null;
 }
 
 function share(slots: readonly Slot[], matches: (slot: Slot) => boolean): number {

@@ -98,7 +98,7 @@ export interface Evidence {
 const settingsCache = new WeakMap<object, AnalysisSettings>();
 
 /** Parses stored settings once per settings object (old projects lack the fields of engine 2). */
-export function resolveSettings(settings: AnalysisSettings | AnalysisSettingsInput): AnalysisSettings {
+function resolveSettings(settings: AnalysisSettings | AnalysisSettingsInput): AnalysisSettings {
   const cached = settingsCache.get(settings);
   if (cached) return cached;
   const resolved = AnalysisSettingsSchema.parse(settings);

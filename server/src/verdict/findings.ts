@@ -27,12 +27,12 @@ export interface Judgement {
 }
 
 /** A rollback needs stronger evidence than a warning: p below significance_level ÷ 10. */
-export const ROLLBACK_STRICTNESS = 10;
+const ROLLBACK_STRICTNESS = 10;
 /**
  * Against fewer than 3 baseline observations the baseline's own variation is unknown: a rollback
  * then needs p ten times smaller again.
  */
-export const FEW_BASELINE_STRICTNESS = 10;
+const FEW_BASELINE_STRICTNESS = 10;
 /** The collector asks for fail-fast after every slot: those tests use significance_level ÷ 100. */
 export const FAIL_FAST_STRICTNESS = 100;
 

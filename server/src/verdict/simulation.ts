@@ -85,7 +85,7 @@ export const FAULTS = [
 export type Fault = (typeof FAULTS)[number];
 
 /** What a right verdict is: ok for a healthy service, non-ok for a fault, a rollback for the gross ones. */
-export const EXPECTED: Record<Fault, "ok" | "not_ok" | "rollback"> = {
+const EXPECTED: Record<Fault, "ok" | "not_ok" | "rollback"> = {
   healthy: "ok",
   errors_x2: "not_ok",
   errors_x5: "rollback",
@@ -98,8 +98,28 @@ export const EXPECTED: Record<Fault, "ok" | "not_ok" | "rollback"> = {
   late_regression: "not_ok",
 };
 
-export function isRight(fault: Fault, verdict: VerdictValue): boolean {
-  const expected = EXPECTED[fault];
+const LATENCY_FACTOR: Partial<Record<Fault, number>> = {
+  "latency_x1.3": 1.3,
+  "latency_x1.6": 1.6,
+  latency_x3: 3,
+};
+
+/**
+ * The right verdict for a fault on a profile. A latency fault smaller than the default minimum
+ * effect (×1.25 and +50 ms: ×1.3 of a 120 ms p95 is +36 ms) is one the settings say to let pass.
+ */
+export function expectedVerdict(profile: ProfileName, fault: Fault): "ok" | "not_ok" | "rollback" {
+  const factor = LATENCY_FACTOR[fault];
+  if (factor !== undefined) {
+    const { regression_min_ratio, regression_min_delta } = DEFAULT_ANALYSIS_SETTINGS.latency_p95;
+    const p95 = PROFILES[profile].latencyP95;
+    if (factor < regression_min_ratio || p95 * (factor - 1) < regression_min_delta) return "ok";
+  }
+  return EXPECTED[fault];
+}
+
+export function isRight(profile: ProfileName, fault: Fault, verdict: VerdictValue): boolean {
+  const expected = expectedVerdict(profile, fault);
   if (expected === "ok") return verdict === "ok";
   if (expected === "rollback") return verdict === "rollback_recommended";
   return verdict !== "ok";
@@ -165,7 +185,7 @@ export function runScenario(scenario: Scenario, trials: number, seed: number, en
     if (verdict === "ok") tally.ok++;
     else if (verdict === "warning") tally.warning++;
     else tally.rollback++;
-    if (isRight(scenario.fault, verdict)) {
+    if (isRight(scenario.profile, scenario.fault, verdict)) {
       tally.right++;
       tally.rightConfidence += confidence;
     } else {
