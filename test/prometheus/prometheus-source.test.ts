@@ -343,7 +343,7 @@ describe.skipIf(!binary)("Prometheus metrics source against a real Prometheus", 
       options(source, { deployment: { env: "production", commitSha: null, branch: null } }),
       { time: failingEnd, intervalSeconds: INTERVAL_SECONDS },
     );
-    expect(noBranch).toMatchObject({ ok: false, kind: "invalid" });
+    expect(noBranch).toMatchObject({ ok: false, kind: "invalid", httpStatus: null });
     if (!noBranch.ok)
       expect(noBranch.reason).toContain("the query uses {{branch}} but the deployment has no branch");
   });

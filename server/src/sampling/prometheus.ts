@@ -153,9 +153,15 @@ function firstFailure(failures: { name: string; failure: SourceFailure }[]): Sou
   return { ...chosen.failure, reason: `${chosen.name}: ${chosen.failure.reason}` };
 }
 
-function noValue(missing: MissingValues): SourceFailure {
+/** `httpStatus` is that of an answer, or null when every query was skipped before it was sent. */
+function noValue(missing: MissingValues, results: QueryResult[]): SourceFailure {
   const details = Object.entries(missing).map(([name, reason]) => `${name}: ${reason}`);
-  return sourceFailure("invalid", `No query gave a value. ${details.join("; ")}`, 200);
+  const answered = results.find((result) => result.status === "answered");
+  return sourceFailure(
+    "invalid",
+    `No query gave a value. ${details.join("; ")}`,
+    answered?.status === "answered" ? answered.answer.httpStatus : null,
+  );
 }
 
 function noQueries(): SourceFailure {
@@ -229,7 +235,7 @@ export async function queryPrometheusSample(
     }
   });
 
-  const failed = firstFailure(failures) ?? (values === 0 ? noValue(missing) : undefined);
+  const failed = firstFailure(failures) ?? (values === 0 ? noValue(missing, results) : undefined);
   if (failed) return { ...failed, reason: redact(failed.reason, options.source.headers) };
   for (const [name, reason] of Object.entries(missing))
     missing[name] = redact(reason, options.source.headers);
@@ -308,7 +314,7 @@ export async function queryPrometheusBaseline(
   });
 
   const kept = observations.filter((_, k) => filled[k]);
-  const failed = firstFailure(failures) ?? (kept.length === 0 ? noValue(missing) : undefined);
+  const failed = firstFailure(failures) ?? (kept.length === 0 ? noValue(missing, results) : undefined);
   if (failed) return { ...failed, reason: redact(failed.reason, options.source.headers) };
   for (const [name, reason] of Object.entries(missing))
     missing[name] = redact(reason, options.source.headers);
