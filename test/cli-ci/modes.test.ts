@@ -20,7 +20,7 @@ import {
  * pipeline would set, against a real server (API and workers) and a scripted metrics endpoint with
  * 3-second observation windows.
  */
-describe("seqpulse CLI, bundled, against a real server", () => {
+describe("seqpulse CLI, bundled, against a real server", { timeout: 120_000 }, () => {
   let world: CliWorld;
   let bundle: string;
   let disposeBundle: () => Promise<void>;
@@ -71,6 +71,7 @@ describe("seqpulse CLI, bundled, against a real server", () => {
         `SEQPULSE_DEPLOYMENT_ID=${id}\nSEQPULSE_DEPLOYMENT_NUMBER=1\n`,
       );
       expect(triggered.stdout).toContain("deployment #1 created");
+      expect(triggered.stdout).toContain("SeqPulse: baseline sample taken");
       expect(triggered.stdout).toContain(`${world.apiUrl}/deployments/${id}`);
       expect(await world.deployment(project, id)).toMatchObject({ state: "running", idempotency_key: key });
 
@@ -123,6 +124,7 @@ describe("seqpulse CLI, bundled, against a real server", () => {
         state: "running",
         idempotency_key: "json-1",
         trigger_status: "created",
+        baseline: "taken",
       });
       expect(run.stderr).toContain("deployment #1 created");
 

@@ -178,7 +178,9 @@ function cliCommands(block: string): string[] {
     });
 }
 
-describe("README snippets for other CIs, run with the bundled CLI against a real server", () => {
+describe("README snippets for other CIs, run with the bundled CLI against a real server", {
+  timeout: 120_000,
+}, () => {
   let world: CliWorld;
   let dispose: () => Promise<void>;
   let binDir: string;

@@ -75,7 +75,11 @@ describe("seqpulse usage errors", () => {
     },
     {
       args: ["wait", "--verdict-timeout", "10m", "--idempotency-key", "k"],
-      message: '--verdict-timeout "10m" must be a whole number of seconds',
+      message: '--verdict-timeout "10m" must be a whole number of seconds from 1 to 21600',
+    },
+    {
+      args: ["run", "--baseline-timeout", "-1", "--", "true"],
+      message: '--baseline-timeout "-1" must be a whole number of seconds from 0 to 21600',
     },
     {
       args: ["finish", "--deployment-id", "42"],

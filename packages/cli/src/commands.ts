@@ -37,6 +37,8 @@ export interface JsonResult {
   /** trigger: `created`, or `existing` with `reason` (`idempotency_key`: a repeated try; `running`: joined). */
   trigger_status?: TriggerResponse["status"];
   reason?: TriggerResponse["reason"];
+  /** trigger, run: whether SeqPulse took the baseline sample before the deploy went on. */
+  baseline?: "taken" | "failed" | "not_yet" | "not_waited";
   /** finish: `accepted`, or `ignored` when the deployment was no longer running. */
   finish_status?: FinishResponse["status"];
   result?: PipelineResult;
@@ -161,10 +163,53 @@ export async function triggerDeployment(
         SEQPULSE_DEPLOYMENT_NUMBER: data.deployment_number,
       });
     }
+    ctx.output.baseline =
+      data.state === "running" && settings.baselineTimeoutSeconds > 0
+        ? await waitForBaseline(ctx, data.deployment_id)
+        : "not_waited";
     return { data };
   } catch (error) {
     return { exitCode: seqpulseTrouble(ctx, error, "No deployment was registered.") };
   }
+}
+
+const BASELINE_POLL_MS = 300;
+
+/**
+ * Waits until SeqPulse has taken (or given up on) the baseline sample: it must be taken before the
+ * deploy changes the application, and the command that follows a trigger is usually the deploy.
+ * Best effort: after the timeout, or when SeqPulse cannot be read, it warns and the deploy goes on.
+ */
+async function waitForBaseline(ctx: CommandContext, deploymentId: string): Promise<JsonResult["baseline"]> {
+  const { settings, reporter, client } = ctx;
+  const deadline = Date.now() + settings.baselineTimeoutSeconds * 1000;
+  try {
+    for (;;) {
+      const { data } = await client.getDeployment(deploymentId);
+      if (data.samples.some((sample) => sample.phase === "baseline")) {
+        reporter.info("SeqPulse: baseline sample taken");
+        return "taken";
+      }
+      const failure = data.collection_failures.find((entry) => entry.phase === "baseline");
+      if (failure) {
+        reporter.warning(
+          `SeqPulse could not take the baseline sample (${failure.kind}: ${failure.reason}); the verdict will lack a baseline. Check the metrics endpoint.`,
+        );
+        return "failed";
+      }
+      const left = deadline - Date.now();
+      if (data.state !== "running" || left <= 0) break;
+      await new Promise((done) => setTimeout(done, Math.min(BASELINE_POLL_MS, left)));
+    }
+  } catch (error) {
+    if (!(error instanceof SeqPulseError)) throw error;
+    reporter.warning(`${error.message}\nThe deploy goes on without waiting for the baseline sample.`);
+    return "not_yet";
+  }
+  reporter.warning(
+    `SeqPulse: no baseline sample after ${settings.baselineTimeoutSeconds} s; the deploy goes on, and the verdict may lack a baseline (--baseline-timeout waits longer)`,
+  );
+  return "not_yet";
 }
 
 export async function trigger(ctx: CommandContext): Promise<number> {

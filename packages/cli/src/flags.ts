@@ -64,6 +64,14 @@ export const FLAG = {
     expects: "success, failed or cancelled",
     description: "How the deploy ended. Default: success.",
   },
+  baselineTimeout: {
+    name: "baseline-timeout",
+    kind: "value",
+    env: "SEQPULSE_BASELINE_TIMEOUT",
+    expects: "a whole number of seconds, e.g. 30 (0: do not wait)",
+    description:
+      "How long to wait, after the trigger, for SeqPulse to take the baseline sample, so that the deploy cannot start before it. Default: 30.",
+  },
   wait: {
     name: "wait",
     kind: "switch",
@@ -125,7 +133,14 @@ export interface CommandSpec {
 
 const CONNECTION: FlagKey[] = ["apiUrl", "apiKey"];
 const COMMON: FlagKey[] = ["json", "outputEnv", "failOnError", "publicUrl", "help"];
-const DESCRIBE_DEPLOY: FlagKey[] = ["env", "metricsEndpoint", "branch", "commitSha", "idempotencyKey"];
+const DESCRIBE_DEPLOY: FlagKey[] = [
+  "env",
+  "metricsEndpoint",
+  "branch",
+  "commitSha",
+  "idempotencyKey",
+  "baselineTimeout",
+];
 const FIND_DEPLOYMENT: FlagKey[] = ["env", "deploymentId", "idempotencyKey"];
 const GATE: FlagKey[] = ["failOn", "verdictTimeout"];
 

@@ -21,7 +21,8 @@ export type FailOn = keyof typeof FAIL_ON;
 
 export const DEFAULT_FAIL_ON: FailOn = "rollback_recommended";
 export const DEFAULT_VERDICT_TIMEOUT_SECONDS = 900;
-const MAX_VERDICT_TIMEOUT_SECONDS = 6 * 3600;
+export const DEFAULT_BASELINE_TIMEOUT_SECONDS = 30;
+const MAX_TIMEOUT_SECONDS = 6 * 3600;
 
 /** HTTP tuning, by variable only: most pipelines never need it, and the tests keep retries short with it. */
 export const TUNING_ENV = {
@@ -67,6 +68,8 @@ export interface Settings {
   idempotencyKey: string | undefined;
   /** Where the key came from, for messages. */
   keySource: string | undefined;
+  /** trigger, run: seconds to wait for the baseline sample; 0: not at all. */
+  baselineTimeoutSeconds: number;
   /** finish */
   result: PipelineResult;
   wait: boolean;
@@ -187,18 +190,19 @@ export function readSettings(args: ParsedArgs, env: Env, ci: CiContext): Setting
     throw new UsageError(`${origin("failOn")} "${rawFailOn}" must be ${FLAG.failOn.expects}`);
   }
 
-  const rawTimeout = value("verdictTimeout");
-  const verdictTimeoutSeconds =
-    rawTimeout === undefined ? DEFAULT_VERDICT_TIMEOUT_SECONDS : Number(rawTimeout);
-  if (
-    !Number.isInteger(verdictTimeoutSeconds) ||
-    verdictTimeoutSeconds < 1 ||
-    verdictTimeoutSeconds > MAX_VERDICT_TIMEOUT_SECONDS
-  ) {
-    throw new UsageError(
-      `${origin("verdictTimeout")} "${rawTimeout}" must be a whole number of seconds from 1 to ${MAX_VERDICT_TIMEOUT_SECONDS}`,
-    );
-  }
+  const verdictTimeoutSeconds = readSeconds(
+    value("verdictTimeout"),
+    origin("verdictTimeout"),
+    DEFAULT_VERDICT_TIMEOUT_SECONDS,
+    1,
+  );
+
+  const baselineTimeoutSeconds = readSeconds(
+    value("baselineTimeout"),
+    origin("baselineTimeout"),
+    DEFAULT_BASELINE_TIMEOUT_SECONDS,
+    0,
+  );
 
   const outputEnv = value("outputEnv");
   if (outputEnv !== undefined) {
@@ -230,7 +234,19 @@ export function readSettings(args: ParsedArgs, env: Env, ci: CiContext): Setting
     wait: bool("wait"),
     failOn: (rawFailOn as FailOn | undefined) ?? DEFAULT_FAIL_ON,
     verdictTimeoutSeconds,
+    baselineTimeoutSeconds,
   };
+}
+
+function readSeconds(raw: string | undefined, origin: string, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const seconds = Number(raw);
+  if (!/^\d+$/.test(raw) || seconds < min || seconds > MAX_TIMEOUT_SECONDS) {
+    throw new UsageError(
+      `${origin} "${raw}" must be a whole number of seconds from ${min} to ${MAX_TIMEOUT_SECONDS}`,
+    );
+  }
+  return seconds;
 }
 
 /** The job statuses CIs print are accepted too: GitHub's `failure`, Azure's `Canceled`, GitLab's `canceled`. */
