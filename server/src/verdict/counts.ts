@@ -95,7 +95,7 @@ export function judgeErrors(evidence: Evidence): ErrorJudgement {
     (slot) => slot.requests ?? 0,
   );
   const deflate = (value: number) => Math.round(value / phi);
-  const limit = cleanProduct(rule.limit * settings.safety_factor);
+  const limit = errorLimit(settings);
   const postRate = post.events / post.requests;
   const endRate = end.requests > 0 ? end.events / end.requests : postRate;
   const baseRate = base.requests > 0 ? base.events / base.requests : null;

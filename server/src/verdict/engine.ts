@@ -134,7 +134,7 @@ export function analyze(input: EngineInput): AnalysisResult {
 /**
  * Whether the post samples so far already call for a rollback, so that the collector analyses
  * before the window ends: a critical metric at fail-fast level in the latest consecutive samples
- * (new since the baseline, and for counts significant at a tenth of the significance level), or
+ * (new since the baseline, and for counts significant at a hundredth of the significance level), or
  * the endpoint failing `consecutive_error_limit` slots in a row after it had answered.
  */
 export function shouldFailFast(input: EngineInput): boolean {

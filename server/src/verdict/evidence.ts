@@ -38,6 +38,7 @@ export interface SlotFailure {
   kind: FailureKind;
 }
 
+/** Observations are read, never changed; the engine may remember what it derived from each one. */
 export interface EngineInput {
   /** Observations from before the deploy (samples and history buckets), any order. */
   baseline: readonly Observation[];
@@ -72,6 +73,8 @@ export interface Slot {
   /** Errors over the span (at most the requests); null when unknown. */
   errors: number | null;
   countsEstimated: boolean;
+  /** A p95 was reported but dropped: too few requests were behind it. */
+  percentileDropped: boolean;
   /** Usable metric values by name: finite, non-negative for the five, p95 dropped at (almost) no requests. */
   values: ReadonlyMap<string, number>;
 }
@@ -108,62 +111,46 @@ function resolveSettings(settings: AnalysisSettings | AnalysisSettingsInput): An
 
 export function prepareEvidence(input: EngineInput): Evidence {
   const settings = resolveSettings(input.settings);
-  const counters = { estimated: 0, counted: 0, dropped: 0 };
-  const prepare = (observation: Observation) =>
-    prepareSlot(observation, input.sampleIntervalSeconds, counters);
+  const prepare = (observation: Observation) => preparedSlot(observation, input.sampleIntervalSeconds);
+  const baselineOf = (observations: readonly Observation[]) =>
+    observations.map(prepare).filter(hasAnyValue).sort(byEnd);
 
-  const own = prepareBaseline(input.baseline, input.sampleIntervalSeconds, counters);
-  const lastKnownGood =
-    own.length === 0 ? prepareBaseline(input.lastKnownGood, input.sampleIntervalSeconds, counters) : [];
+  const own = baselineOf(input.baseline);
+  const lastKnownGood = own.length === 0 ? baselineOf(input.lastKnownGood) : [];
   const posted = input.post
     .map((observation) => ({ sequence: observation.sequence, slot: prepare(observation) }))
     .sort((a, b) => a.sequence - b.sequence);
+  const baseline = own.length > 0 ? own : lastKnownGood;
+  const post = posted.map((entry) => entry.slot);
+  const all = [...baseline, ...post];
 
   return {
     settings,
-    baseline: own.length > 0 ? own : lastKnownGood,
+    baseline,
     baselineSource: own.length > 0 ? "observations" : lastKnownGood.length > 0 ? "last_known_good" : "none",
-    post: posted.map((entry) => entry.slot),
+    post,
     postSequences: posted.map((entry) => entry.sequence),
     answeredBeforeDeploy: own.length > 0,
     failures: input.failures,
     plannedPostSamples: input.plannedPostSamples,
-    estimatedCounts: counters.estimated,
-    countedObservations: counters.counted,
-    droppedPercentiles: counters.dropped,
+    estimatedCounts: all.filter((slot) => slot.countsEstimated).length,
+    countedObservations: all.filter((slot) => slot.requests !== null).length,
+    droppedPercentiles: all.filter((slot) => slot.percentileDropped).length,
   };
 }
 
-interface Counters {
-  estimated: number;
-  counted: number;
-  dropped: number;
+/** Prepared observations: the collector's fail-fast checks see the same observations many times. */
+const slotCache = new WeakMap<Observation, { interval: number; slot: Slot }>();
+
+function preparedSlot(observation: Observation, interval: number): Slot {
+  const cached = slotCache.get(observation);
+  if (cached?.interval === interval) return cached.slot;
+  const slot = prepareSlot(observation, interval);
+  slotCache.set(observation, { interval, slot });
+  return slot;
 }
 
-/** Prepared baselines by observation list: the collector's fail-fast checks reuse one baseline many times. */
-const baselineCache = new WeakMap<
-  readonly Observation[],
-  { interval: number; slots: Slot[]; counters: Counters }
->();
-
-function prepareBaseline(observations: readonly Observation[], interval: number, counters: Counters): Slot[] {
-  let cached = baselineCache.get(observations);
-  if (cached?.interval !== interval) {
-    const own = { estimated: 0, counted: 0, dropped: 0 };
-    const slots = observations
-      .map((observation) => prepareSlot(observation, interval, own))
-      .filter(hasAnyValue)
-      .sort(byEnd);
-    cached = { interval, slots, counters: own };
-    baselineCache.set(observations, cached);
-  }
-  counters.estimated += cached.counters.estimated;
-  counters.counted += cached.counters.counted;
-  counters.dropped += cached.counters.dropped;
-  return cached.slots;
-}
-
-function prepareSlot(observation: Observation, intervalSeconds: number, counters: Counters): Slot {
+function prepareSlot(observation: Observation, intervalSeconds: number): Slot {
   const span = (observation.end - observation.start) / 1000;
   const seconds = Number.isFinite(span) && span > 0 ? span : Math.max(1, intervalSeconds);
   const values = new Map<string, number>();
@@ -187,13 +174,12 @@ function prepareSlot(observation: Observation, intervalSeconds: number, counters
     countsEstimated = true;
   }
   if (errors !== null && requests !== null) errors = Math.min(errors, requests);
+  let percentileDropped = false;
   if (requests !== null) {
-    counters.counted++;
-    if (countsEstimated) counters.estimated++;
     values.set("requests_per_sec", requests / seconds);
     if (errors !== null) values.set("error_rate", requests > 0 ? errors / requests : 0);
     else values.delete("error_rate");
-    if (requests < MIN_REQUESTS_FOR_PERCENTILE && values.delete("latency_p95")) counters.dropped++;
+    if (requests < MIN_REQUESTS_FOR_PERCENTILE) percentileDropped = values.delete("latency_p95");
   }
   const middle = observation.end - (seconds * 1000) / 2;
   return {
@@ -204,6 +190,7 @@ function prepareSlot(observation: Observation, intervalSeconds: number, counters
     requests,
     errors,
     countsEstimated,
+    percentileDropped,
     values,
   };
 }
