@@ -44,22 +44,25 @@ describe("seqpulse usage errors", () => {
     },
     {
       args: ["trigger", "--evn", "staging"],
-      message: "unknown flag --evn for seqpulse trigger; did you mean --env?",
+      message: "seqpulse trigger: unknown flag --evn; did you mean --env?",
     },
     {
       args: ["finish", "--fail-on-eror"],
-      message: "unknown flag --fail-on-eror for seqpulse finish; did you mean --fail-on-error?",
+      message: "seqpulse finish: unknown flag --fail-on-eror; did you mean --fail-on-error?",
     },
     { args: ["wait", "--deploymentid", "x"], message: "did you mean --deployment-id?" },
     {
       args: ["trigger", "--xyzzy"],
-      message: "unknown flag --xyzzy for seqpulse trigger (seqpulse trigger --help lists the flags)",
+      message: "seqpulse trigger: unknown flag --xyzzy (seqpulse trigger --help lists the flags)",
     },
-    { args: ["trigger", "--wait"], message: "unknown flag --wait for seqpulse trigger" },
+    { args: ["trigger", "--wait"], message: "seqpulse trigger: unknown flag --wait" },
     { args: ["trigger", "--env"], message: "--env needs a value: an environment name, e.g. production" },
     { args: ["trigger", "--env", "prod env"], message: '--env "prod env" is not an environment name' },
     { args: ["trigger", "--json=yes"], message: "--json takes no value" },
-    { args: ["trigger", "production"], message: 'unexpected argument "production" for seqpulse trigger' },
+    {
+      args: ["trigger", "production"],
+      message: 'seqpulse trigger: unexpected argument "production"; flags start with --',
+    },
     { args: ["trigger", "--commit-sha", "main"], message: '--commit-sha "main" must be a commit hash' },
     {
       args: ["trigger", "--metrics-endpoint", "ftp://x"],
@@ -94,14 +97,14 @@ describe("seqpulse usage errors", () => {
       env: { ...BASE, SEQPULSE_ENV: "" },
       message: "--env is required (or set SEQPULSE_ENV) to find the deployment",
     },
-    { args: ["run"], message: "seqpulse run needs the deploy command after --" },
+    { args: ["run"], message: "seqpulse run: the deploy command is missing: put it after --" },
     {
       args: ["run", "./deploy.sh"],
       message: "the deploy command comes after --: seqpulse run [flags] -- ./deploy.sh",
     },
     {
       args: ["trigger", "--", "./deploy.sh"],
-      message: "seqpulse trigger takes no command after --; did you mean seqpulse run?",
+      message: "seqpulse trigger: takes no command after --; did you mean seqpulse run?",
     },
     {
       args: ["trigger"],
@@ -134,7 +137,7 @@ describe("seqpulse usage errors", () => {
   it("an unknown command says so and suggests the nearest", async () => {
     const run = await cli(["trgger"]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('unknown command "trgger"; did you mean trigger?');
+    expect(run.stderr).toContain('unknown command "trgger"; did you mean trigger? Commands: trigger, finish');
     expect(run.stderr).toContain("Commands: trigger, finish, wait, status, run");
     const far = await cli(["deploy-everything"]);
     expect(far.stderr).toContain('unknown command "deploy-everything". Commands:');

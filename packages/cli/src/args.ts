@@ -34,7 +34,7 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
     if (arg === "--") return { flags, rest: argv.slice(index + 1) };
     if (!arg.startsWith("--") || arg === "--=") {
       throw new UsageError(
-        `unexpected argument ${JSON.stringify(arg)} for seqpulse ${command}; flags start with --${command === "run" ? ", and the deploy command comes after --: seqpulse run [flags] -- ./deploy.sh" : ""}`,
+        `unexpected argument ${JSON.stringify(arg)}; flags start with --${command === "run" ? ", and the deploy command comes after --: seqpulse run [flags] -- ./deploy.sh" : ""}`,
       );
     }
     const equals = arg.indexOf("=");
@@ -66,7 +66,7 @@ function unknownFlagMessage(command: string, name: string, specs: readonly FlagS
     name,
     specs.map((spec) => spec.name),
   );
-  return `unknown flag --${name} for seqpulse ${command}${nearest ? `; did you mean --${nearest}?` : ""} (seqpulse ${command} --help lists the flags)`;
+  return `unknown flag --${name}${nearest ? `; did you mean --${nearest}?` : ""} (seqpulse ${command} --help lists the flags)`;
 }
 
 /** The candidate nearest to `input` by edit distance, when it is near enough to be a likely typo. */

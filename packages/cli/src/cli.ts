@@ -34,7 +34,7 @@ export async function main(argv: readonly string[], env: Env, streams: Streams):
   if (!isCommand(first)) {
     const nearest = closest(first, COMMAND_NAMES);
     streams.stderr(
-      `seqpulse: unknown command ${JSON.stringify(first)}${nearest ? `; did you mean ${nearest}?` : ""}. Commands: ${COMMAND_NAMES.join(", ")} (seqpulse --help)\n`,
+      `seqpulse: unknown command ${JSON.stringify(first)}${nearest ? `; did you mean ${nearest}?` : "."} Commands: ${COMMAND_NAMES.join(", ")} (seqpulse --help)\n`,
     );
     return EXIT.usage;
   }
@@ -57,7 +57,7 @@ async function runCommand(
       return EXIT.ok;
     }
     if (args.rest !== undefined && command !== "run") {
-      throw new UsageError(`seqpulse ${command} takes no command after --; did you mean seqpulse run?`);
+      throw new UsageError("takes no command after --; did you mean seqpulse run?");
     }
     json = args.flags.get("json") === true;
     const settings = readSettings(args, env, ci);

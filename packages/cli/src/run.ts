@@ -97,7 +97,7 @@ function runDeployCommand(command: readonly string[], relay: SignalRelay): Promi
 export async function run(ctx: CommandContext, command: readonly string[] | undefined): Promise<number> {
   if (!command || command.length === 0) {
     throw new UsageError(
-      "seqpulse run needs the deploy command after --, e.g. seqpulse run --env production -- ./deploy.sh",
+      "the deploy command is missing: put it after --, e.g. seqpulse run --env production -- ./deploy.sh",
     );
   }
   const relay = new SignalRelay();
