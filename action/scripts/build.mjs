@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Bundles the action with esbuild into action/dist/{main,post}: one ESM file each, readable (not
-// minified, so the committed bundle can be reviewed), with a package.json saying "type": "module" beside
-// it. No source map: loading one costs start time in every job, and the unminified bundle reads as is.
+// Bundles the action with esbuild into action/dist/{main,post}: one CommonJS file each, readable (not
+// minified, so the committed bundle can be reviewed), with a package.json saying "type": "commonjs"
+// beside it. CommonJS because a step is a process that starts for a call or two: an ES module's
+// `import "node:http"` makes Node 22+ build the module's namespace, which reads its lazy WebSocket
+// exports and so loads Node's whole fetch implementation (tens of milliseconds), and the ES module
+// loader costs a few more; `require` does neither. No source map: loading one costs start time in
+// every job, and the unminified bundle reads as is.
 //
 //   node action/scripts/build.mjs              build into action/dist
 //   node action/scripts/build.mjs --out DIR    build into DIR (DIR/main, DIR/post)
@@ -31,7 +35,7 @@ export async function build(outDir) {
       outfile: join(target, "index.js"),
       bundle: true,
       platform: "node",
-      format: "esm",
+      format: "cjs",
       // The runtime action.yml declares (runs.using: node24).
       target: "node24",
       // @seqpulse/types declares "sideEffects": false, so only the modules used (numbers.ts) come in.
@@ -48,7 +52,7 @@ export async function build(outDir) {
         `the ${name} bundle must hold only SeqPulse's own code, but includes:\n  ${foreign.join("\n  ")}`,
       );
     }
-    writeFileSync(join(target, "package.json"), `${JSON.stringify({ type: "module" }, null, 2)}\n`);
+    writeFileSync(join(target, "package.json"), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
   }
 }
 

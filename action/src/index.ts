@@ -1,3 +1,4 @@
 import { run } from "./main.js";
 
-await run();
+// Never rejects: run() turns every error into a failed step.
+void run();

@@ -44,8 +44,12 @@ describe("action/dist", () => {
       if (!built.equals(committed)) stale.push(file);
     }
     expect(stale, hint).toEqual([]);
-    // ESM, runnable by plain node without node_modules (see test/action/action.test.ts).
-    expect(JSON.parse(await readFile(join(temp, "main/package.json"), "utf8"))).toEqual({ type: "module" });
+    // CommonJS, runnable by plain node without node_modules (see test/action/action.test.ts).
+    for (const step of ["main", "post"]) {
+      expect(JSON.parse(await readFile(join(temp, step, "package.json"), "utf8"))).toEqual({
+        type: "commonjs",
+      });
+    }
   });
 });
 

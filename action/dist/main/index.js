@@ -1,6 +1,30 @@
+"use strict";
+var __create = Object.create;
+var __defProp = Object.defineProperty;
+var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
+var __getOwnPropNames = Object.getOwnPropertyNames;
+var __getProtoOf = Object.getPrototypeOf;
+var __hasOwnProp = Object.prototype.hasOwnProperty;
+var __copyProps = (to, from, except, desc) => {
+  if (from && typeof from === "object" || typeof from === "function") {
+    for (let key of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key) && key !== except)
+        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+  }
+  return to;
+};
+var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
+  // If the importer is in node compatibility mode or this is not an ESM
+  // file that has been converted to a CommonJS file using a Babel-
+  // compatible transform (i.e. "__esModule" has not been set), then set
+  // "default" to the CommonJS "module.exports" for node compatibility.
+  isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
+  mod
+));
+
 // ../packages/client/src/client.ts
-import { randomUUID } from "node:crypto";
-import { validateHeaderName, validateHeaderValue } from "node:http";
+var import_node_crypto = require("node:crypto");
+var import_node_http2 = require("node:http");
 
 // ../packages/client/src/errors.ts
 var SeqPulseError = class extends Error {
@@ -199,10 +223,10 @@ function retryDelay(retry, retryAfterMs, policy, random) {
 }
 
 // ../packages/client/src/transport.ts
-import { request as httpRequest } from "node:http";
+var import_node_http = require("node:http");
 var nodeTransport = async (request) => {
   const url = new URL(request.url);
-  const send = url.protocol === "https:" ? (await import("node:https")).request : httpRequest;
+  const send = url.protocol === "https:" ? (await import("node:https")).request : import_node_http.request;
   const headers = { ...request.headers };
   if (request.body !== void 0) headers["content-length"] = Buffer.byteLength(request.body);
   return new Promise((resolve, reject) => {
@@ -430,7 +454,7 @@ function createSeqPulseClient(options) {
   const client = {
     apiUrl,
     trigger(body, triggerOptions = {}) {
-      const idempotencyKey = triggerOptions.idempotencyKey ?? body.idempotency_key ?? randomUUID();
+      const idempotencyKey = triggerOptions.idempotencyKey ?? body.idempotency_key ?? (0, import_node_crypto.randomUUID)();
       return request({
         method: "POST",
         path: "/deployments/trigger",
@@ -519,8 +543,8 @@ function redactUrl(raw) {
 function buildHeaders(values) {
   for (const [name, value] of Object.entries(values)) {
     try {
-      validateHeaderName(name);
-      validateHeaderValue(name, value);
+      (0, import_node_http2.validateHeaderName)(name);
+      (0, import_node_http2.validateHeaderValue)(name, value);
     } catch {
       throw new TypeError(
         `SeqPulse client: the ${name} header cannot be sent: its value has a line break or another character not allowed in HTTP headers`
@@ -1173,17 +1197,17 @@ async function finishExplicitly(toolkit, client, settings, tuning) {
 }
 
 // src/runner-toolkit.ts
-import { randomUUID as randomUUID2 } from "node:crypto";
-import { appendFileSync } from "node:fs";
-import { EOL } from "node:os";
+var import_node_crypto2 = require("node:crypto");
+var import_node_fs = require("node:fs");
+var import_node_os = require("node:os");
 function runnerToolkit(env = process.env, write = writeStdout) {
   const command = (name, message, properties = {}) => {
     const listed = Object.entries(properties).map(([key, value]) => `${key}=${escapeProperty(value)}`).join(",");
-    write(`::${name}${listed ? ` ${listed}` : ""}::${escapeData(message)}${EOL}`);
+    write(`::${name}${listed ? ` ${listed}` : ""}::${escapeData(message)}${import_node_os.EOL}`);
   };
   const keyValue = (file, legacy, name, value) => {
     const path = env[file];
-    if (path) appendFileSync(path, `${fileCommand(name, value)}${EOL}`, "utf8");
+    if (path) (0, import_node_fs.appendFileSync)(path, `${fileCommand(name, value)}${import_node_os.EOL}`, "utf8");
     else command(legacy, value, { name });
   };
   return {
@@ -1192,7 +1216,7 @@ function runnerToolkit(env = process.env, write = writeStdout) {
     setOutput: (name, value) => keyValue("GITHUB_OUTPUT", "set-output", name, value),
     saveState: (name, value) => keyValue("GITHUB_STATE", "save-state", name, value),
     getState: (name) => env[`STATE_${name}`] ?? "",
-    info: (message) => write(`${message}${EOL}`),
+    info: (message) => write(`${message}${import_node_os.EOL}`),
     warning: (message) => command("warning", message),
     group: async (name, run2) => {
       command("group", name);
@@ -1210,20 +1234,20 @@ function runnerToolkit(env = process.env, write = writeStdout) {
           "Unable to find environment variable for $GITHUB_STEP_SUMMARY. Check if your runtime environment supports job summaries."
         );
       }
-      appendFileSync(path, markdown, "utf8");
+      (0, import_node_fs.appendFileSync)(path, markdown, "utf8");
     }
   };
 }
 function setFailed(message, write = writeStdout) {
   process.exitCode = 1;
-  write(`::error::${escapeData(message)}${EOL}`);
+  write(`::error::${escapeData(message)}${import_node_os.EOL}`);
 }
 function writeStdout(text) {
   process.stdout.write(text);
 }
 function fileCommand(name, value) {
-  const delimiter = `ghadelimiter_${randomUUID2()}`;
-  return `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}`;
+  const delimiter = `ghadelimiter_${(0, import_node_crypto2.randomUUID)()}`;
+  return `${name}<<${delimiter}${import_node_os.EOL}${value}${import_node_os.EOL}${delimiter}`;
 }
 function escapeData(text) {
   return text.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
@@ -1241,4 +1265,4 @@ async function run() {
 }
 
 // src/index.ts
-await run();
+void run();
