@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { consoleRoutes } from "./console/routes.js";
 import { deploymentRoutes } from "./deployments/routes.js";
 import { AppError } from "./errors.js";
 import { healthRoutes } from "./health/routes.js";
@@ -40,6 +41,8 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
+  // First: the console answers browsers on /deployments/:id and hands API clients on.
+  app.route("/", consoleRoutes(deps));
   app.route("/", healthRoutes(deps));
   app.route("/admin", projectAdminRoutes(deps));
   app.route("/deployments", deploymentRoutes(deps));

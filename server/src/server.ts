@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./app.js";
+import { loadSessionSecret } from "./console/session.js";
 import { locateDatabase } from "./db/bootstrap.js";
 import { connectDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
@@ -10,6 +11,7 @@ import type { Config } from "./env.js";
 import { JobQueue } from "./jobs/queue.js";
 import { startTasks } from "./jobs/tasks/index.js";
 import { errorFields, type Logger } from "./logger.js";
+import { startNotificationDispatcher } from "./notifications/dispatcher.js";
 
 export const SEQPULSE_VERSION: string = JSON.parse(
   readFileSync(new URL("../package.json", import.meta.url), "utf8"),
@@ -65,10 +67,17 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
             maxBodyBytes: 64 * 1024,
             userAgent: `SeqPulse/${SEQPULSE_VERSION}`,
           },
+          notifications: {
+            publicUrl: config.SEQPULSE_PUBLIC_URL,
+            allowPrivateEndpoints: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
+            retryBaseMs: config.SEQPULSE_NOTIFY_RETRY_BASE_MS,
+            userAgent: `SeqPulse/${SEQPULSE_VERSION}`,
+          },
         },
       );
       stops.push(() => queue.stop());
       stops.push(startSweep(config, handle, queue, logger));
+      stops.push(startNotificationDispatcher({ database: handle, queue, logger }));
       logger.info("SeqPulse workers started", {
         concurrency: config.SEQPULSE_WORKER_CONCURRENCY,
         private_endpoints_allowed: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
@@ -84,6 +93,8 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
         adminToken: config.SEQPULSE_ADMIN_TOKEN,
         runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
         readinessChecks: [() => queue.readiness()],
+        sessionSecret: await loadSessionSecret(config.SEQPULSE_SESSION_SECRET, config.SEQPULSE_DATA_DIR),
+        allowPrivateEndpoints: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
       });
       const server = await listen(app.fetch, config.PORT, config.HOST);
       const address = server.address();

@@ -59,14 +59,15 @@ async function signedGet(url: string, headers: Record<string, string>) {
 }
 
 describe("SeqPulse's collector scraping an SDK endpoint", () => {
-  it("signs requests the SDK accepts, and reads the five metrics from the payload", async () => {
+  it("signs requests the SDK accepts, and reads metrics and counters from the v2 payload", async () => {
     const app = await startApp("sp_hmac_project");
     for (let i = 0; i < 4; i++) await (await fetch(`${app.origin}/work`)).text();
     const outcome = await scrape(`${app.origin}/seqpulse-metrics`, "sp_hmac_project");
     expect(outcome).toMatchObject({ ok: true, httpStatus: 200 });
     if (!outcome.ok) return;
-    expect(outcome.metrics.requests_per_sec).toBeGreaterThan(0);
-    expect(outcome.metrics.error_rate).toBe(0);
+    expect(outcome.reading.metrics.requests_per_sec).toBeGreaterThan(0);
+    expect(outcome.reading.metrics.error_rate).toBe(0);
+    expect(outcome.reading.counters).toEqual({ requests_total: 4, errors_total: 0 });
     expect(app.seqpulse.snapshot().counters.requests_total).toBe(4);
   });
 

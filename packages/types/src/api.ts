@@ -139,10 +139,28 @@ export type CollectionFailure = z.infer<typeof CollectionFailure>;
 export const Verdict = AnalysisResult.extend({ created_at: z.string() });
 export type Verdict = z.infer<typeof Verdict>;
 
+/** A person's call on a verdict: a false alarm or known risk, or the rollback was done. */
+export const decisionValues = ["accepted", "rollback_done"] as const;
+export const DecisionValue = z.enum(decisionValues);
+export type DecisionValue = z.infer<typeof DecisionValue>;
+
+export const MAX_DECISION_NOTE_LENGTH = 1000;
+
+export const DeploymentDecision = z.object({
+  decision: DecisionValue,
+  note: z.string().nullable(),
+  /** Which credential made the call: `admin` or `project key <key id>`. */
+  decided_by: z.string(),
+  decided_at: z.string(),
+});
+export type DeploymentDecision = z.infer<typeof DeploymentDecision>;
+
 export const DeploymentDetail = Deployment.extend({
   samples: z.array(MetricSample),
   collection_failures: z.array(CollectionFailure),
   verdict: Verdict.nullable(),
+  /** The manual decision on the verdict, made in the console; null until someone decides. */
+  decision: DeploymentDecision.nullable(),
 });
 export type DeploymentDetail = z.infer<typeof DeploymentDetail>;
 

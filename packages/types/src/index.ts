@@ -3,3 +3,4 @@ export * from "./api.js";
 export * from "./enums.js";
 export * from "./metrics-source.js";
 export * from "./numbers.js";
+export * from "./notifications.js";

@@ -10,7 +10,14 @@ import type {
 } from "@seqpulse/types";
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { type Database, isUniqueViolation, transactionExecutor } from "../db/client.js";
-import { type DeploymentRow, deployments, type Project, projects, verdicts } from "../db/schema/index.js";
+import {
+  type DeploymentRow,
+  deploymentDecisions,
+  deployments,
+  type Project,
+  projects,
+  verdicts,
+} from "../db/schema/index.js";
 import { AppError } from "../errors.js";
 import type { JobQueue } from "../jobs/queue.js";
 import { loadEvidence, toDeployment, toDeploymentDetail, toTriggerResponse } from "./store.js";
@@ -209,11 +216,12 @@ export async function getDeployment({
     .from(deployments)
     .where(and(eq(deployments.id, deploymentId), eq(deployments.projectId, project.id)));
   if (!row) throw deploymentNotFound(deploymentId);
-  const [evidence, [verdict]] = await Promise.all([
+  const [evidence, [verdict], [decision]] = await Promise.all([
     loadEvidence(db, row.id),
     db.select().from(verdicts).where(eq(verdicts.deploymentId, row.id)),
+    db.select().from(deploymentDecisions).where(eq(deploymentDecisions.deploymentId, row.id)),
   ]);
-  return toDeploymentDetail(row, evidence, verdict);
+  return toDeploymentDetail(row, evidence, verdict, decision);
 }
 
 export async function listDeployments({

@@ -1,9 +1,16 @@
-import type { Deployment, DeploymentDetail, MetricValues, TriggerResponse } from "@seqpulse/types";
+import type {
+  Deployment,
+  DeploymentDecision,
+  DeploymentDetail,
+  MetricValues,
+  TriggerResponse,
+} from "@seqpulse/types";
 import { asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import {
   type CollectionFailureRow,
   collectionFailures,
+  type DeploymentDecisionRow,
   type DeploymentRow,
   deployments,
   type MetricSampleRow,
@@ -86,10 +93,20 @@ export function toDeployment(row: DeploymentRow): Deployment {
   };
 }
 
+export function toDecision(row: DeploymentDecisionRow): DeploymentDecision {
+  return {
+    decision: row.decision,
+    note: row.note,
+    decided_by: row.decidedBy,
+    decided_at: row.decidedAt.toISOString(),
+  };
+}
+
 export function toDeploymentDetail(
   row: DeploymentRow,
   evidence: Evidence,
   verdict: VerdictRow | undefined,
+  decision: DeploymentDecisionRow | undefined,
 ): DeploymentDetail {
   return {
     ...toDeployment(row),
@@ -118,6 +135,7 @@ export function toDeploymentDetail(
           created_at: verdict.createdAt.toISOString(),
         }
       : null,
+    decision: decision ? toDecision(decision) : null,
   };
 }
 

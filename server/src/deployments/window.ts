@@ -36,6 +36,19 @@ export function postSlotTime(plan: ObservationPlan, sequence: number): Date {
   return new Date(plan.finishedAt.getTime() + offsetSeconds * 1000);
 }
 
+/** The scheduled time of baseline sample `sequence`: the trigger, then one per baseline interval. */
+export function baselineSlotTime(
+  target: {
+    deployment: Pick<DeploymentRow, "startedAt">;
+    project: Pick<Project, "baselineIntervalSeconds">;
+  },
+  sequence: number,
+): Date {
+  return new Date(
+    target.deployment.startedAt.getTime() + sequence * target.project.baselineIntervalSeconds * 1000,
+  );
+}
+
 /** The last post slot of the window. */
 export function lastPostSlotTime(plan: ObservationPlan): Date {
   return postSlotTime(plan, plannedPostSamples(plan));

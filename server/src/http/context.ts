@@ -12,6 +12,10 @@ export interface AppDeps {
   queue: JobQueue;
   /** Readiness beyond the database, e.g. the job queue. */
   readinessChecks?: Array<() => Promise<string | undefined>>;
+  /** Signs console session cookies; without it, a random one per process (sessions end on restart). */
+  sessionSecret?: string;
+  /** Notification destinations may be private addresses (SEQPULSE_ALLOW_PRIVATE_ENDPOINTS). */
+  allowPrivateEndpoints?: boolean;
 }
 
 export interface AppEnv {

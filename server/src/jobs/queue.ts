@@ -86,12 +86,18 @@ export class JobQueue {
     this.#boss.on("error", (error) => logger.error("job queue error", errorFields(error)));
   }
 
-  async enqueueBaseline(executor: SqlExecutor, deploymentId: string): Promise<void> {
-    await this.#boss.send(
-      COLLECT_QUEUE,
-      { deploymentId, phase: "baseline", sequence: 0 } satisfies SampleJob,
-      { id: jobId("collect", deploymentId, "baseline"), expireInSeconds: JOB_EXPIRE_SECONDS, db: executor },
-    );
+  /** A baseline sample: at the trigger (sequence 0), or a later one of a repeated baseline. */
+  async enqueueBaseline(
+    executor: SqlExecutor,
+    deploymentId: string,
+    { sequence = 0, startAfter }: { sequence?: number; startAfter?: Date } = {},
+  ): Promise<void> {
+    await this.#boss.send(COLLECT_QUEUE, { deploymentId, phase: "baseline", sequence } satisfies SampleJob, {
+      id: jobId("collect", deploymentId, "baseline", sequence),
+      expireInSeconds: JOB_EXPIRE_SECONDS,
+      ...(startAfter ? { startAfter } : {}),
+      db: executor,
+    });
   }
 
   /** The window's sample jobs and the analysis deadline, in one statement. */

@@ -51,12 +51,16 @@ function closed(socket: Socket): Promise<void> {
 }
 
 describe("fetchMetrics: success and HMAC", () => {
-  it("returns the metrics of a valid body, ignoring extra fields", async () => {
+  it("returns the metrics of a valid body (custom ones included), ignoring extra fields", async () => {
     const server = await serve(
       jsonHandler(200, { metrics: { ...VALID.metrics, gc_pauses: 3 }, extra: true }),
     );
     const outcome = await fetchFrom(`${server.origin}/seqpulse-metrics?x=1`);
-    expect(outcome).toEqual({ ok: true, metrics: VALID.metrics, httpStatus: 200 });
+    expect(outcome).toEqual({
+      ok: true,
+      reading: { metrics: { ...VALID.metrics, gc_pauses: 3 }, history: [] },
+      httpStatus: 200,
+    });
     const [request] = server.requests;
     expect(request?.method).toBe("GET");
     expect(request?.url).toBe("/seqpulse-metrics?x=1");
@@ -214,8 +218,8 @@ describe("fetchMetrics: body validation", () => {
     ["not JSON", "<html>oops</html>", /not valid JSON/],
     ["a NaN literal", '{"metrics":{"requests_per_sec":NaN}}', /not valid JSON/],
     ["an empty body", "", /not valid JSON/],
-    ["no metrics object", { requests_per_sec: 1 }, /"metrics" object/],
-    ["metrics as an array", { metrics: [1, 2] }, /"metrics" object/],
+    ["no metrics object", { requests_per_sec: 1 }, /metrics: .*expected object/],
+    ["metrics as an array", { metrics: [1, 2] }, /metrics: .*expected object/],
     ["an out-of-range error_rate", { metrics: { ...VALID.metrics, error_rate: 1.5 } }, /error_rate.*1\.5/],
     ["a negative latency", { metrics: { ...VALID.metrics, latency_p95: -1 } }, /latency_p95/],
     ["a string value", { metrics: { ...VALID.metrics, cpu_usage: "0.5" } }, /cpu_usage.*number/],
@@ -228,11 +232,10 @@ describe("fetchMetrics: body validation", () => {
     expect(outcome.ok || outcome.reason).toMatch(reason);
   });
 
-  it("names a missing field", async () => {
-    const { memory_usage: _, ...rest } = VALID.metrics;
-    const server = await serve(jsonHandler(200, { metrics: rest }));
+  it("accepts a v2 body that measures only some metrics (not measured is not invalid)", async () => {
+    const server = await serve(jsonHandler(200, { metrics: { latency_p95: 120 } }));
     const outcome = await fetchFrom(`${server.origin}/metrics`);
-    expect(outcome).toMatchObject({ kind: "invalid", reason: "Metric memory_usage is missing." });
+    expect(outcome).toMatchObject({ ok: true, reading: { metrics: { latency_p95: 120 } } });
   });
 
   it.each([
@@ -266,9 +269,100 @@ describe("fetchMetrics: body validation", () => {
   });
 });
 
-describe("parseMetricsPayload", () => {
-  it("accepts boundary values", () => {
+describe("parseMetricsPayload: the metrics contract v1 and v2", () => {
+  const bucket = (start: string, end: string, requests = 100, errors = 1) => ({
+    start,
+    end,
+    requests,
+    errors,
+  });
+
+  it("accepts boundary values of a v1 payload", () => {
     const metrics = { requests_per_sec: 0, latency_p95: 0, error_rate: 1, cpu_usage: 0, memory_usage: 1 };
-    expect(parseMetricsPayload({ metrics })).toEqual({ ok: true, metrics });
+    expect(parseMetricsPayload({ metrics })).toEqual({ ok: true, reading: { metrics, history: [] } });
+  });
+
+  it("reads counters, history buckets and custom metrics of a v2 payload", () => {
+    const payload = {
+      metrics: { latency_p95: 182, queue_depth: 12 },
+      counters: { requests_total: 1_843_221, errors_total: 911 },
+      history: [
+        { ...bucket("2026-12-01T11:58:00Z", "2026-12-01T11:59:00Z", 2470, 3), metrics: { latency_p95: 175 } },
+        bucket("2026-12-01T11:59:00Z", "2026-12-01T12:00:00Z"),
+      ],
+    };
+    expect(parseMetricsPayload(payload)).toEqual({
+      ok: true,
+      reading: { metrics: payload.metrics, counters: payload.counters, history: payload.history },
+    });
+  });
+
+  it("accepts counters alone", () => {
+    expect(parseMetricsPayload({ metrics: {}, counters: { requests_total: 5, errors_total: 0 } }).ok).toBe(
+      true,
+    );
+  });
+
+  it.each([
+    ["neither a metric nor counters", { metrics: {} }, /at least one metric or the counters/],
+    [
+      "a custom metric name with capitals",
+      { metrics: { QueueDepth: 1 } },
+      /QueueDepth: custom metric names must match/,
+    ],
+    ["a custom metric that is not a number", { metrics: { queue_depth: "12" } }, /queue_depth/],
+    [
+      "a fractional counter",
+      { metrics: {}, counters: { requests_total: 10.5, errors_total: 0 } },
+      /counters.requests_total: requests_total must be a non-negative integer/,
+    ],
+    [
+      "a negative counter",
+      { metrics: {}, counters: { requests_total: 10, errors_total: -1 } },
+      /errors_total must be a non-negative integer/,
+    ],
+    [
+      "more errors than requests",
+      { metrics: {}, counters: { requests_total: 10, errors_total: 11 } },
+      /errors_total must not exceed requests_total/,
+    ],
+    [
+      "a bucket whose end is not after its start",
+      { metrics: { latency_p95: 1 }, history: [bucket("2026-12-01T12:00:00Z", "2026-12-01T12:00:00Z")] },
+      /history\[0\]\.end: end must be after start/,
+    ],
+    [
+      "buckets out of order",
+      {
+        metrics: { latency_p95: 1 },
+        history: [
+          bucket("2026-12-01T12:01:00Z", "2026-12-01T12:02:00Z"),
+          bucket("2026-12-01T12:00:00Z", "2026-12-01T12:01:00Z"),
+        ],
+      },
+      /history\[1\]\.start: buckets must be oldest first/,
+    ],
+    [
+      "a bucket time that is not ISO 8601",
+      { metrics: { latency_p95: 1 }, history: [bucket("yesterday", "2026-12-01T12:00:00Z")] },
+      /history\[0\]\.start: must be an ISO 8601 date-time/,
+    ],
+    [
+      "more than 120 buckets",
+      {
+        metrics: { latency_p95: 1 },
+        history: Array.from({ length: 121 }, (_, index) =>
+          bucket(
+            new Date(Date.UTC(2026, 11, 1, 0, index)).toISOString(),
+            new Date(Date.UTC(2026, 11, 1, 0, index + 1)).toISOString(),
+          ),
+        ),
+      },
+      /history: history holds at most 120 buckets/,
+    ],
+  ])("refuses %s with a precise reason", (_label, payload, reason) => {
+    const parsed = parseMetricsPayload(payload);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok || parsed.reason).toMatch(reason);
   });
 });

@@ -1,4 +1,10 @@
-import { type MetricName, type MetricValues, metricNames } from "@seqpulse/types";
+import {
+  describePayloadProblem,
+  type FailureKind,
+  type HistoryBucket,
+  MetricsPayload,
+  type PayloadCounters,
+} from "@seqpulse/types";
 import { sourceFailure as failure, guardedGet } from "./guarded-get.js";
 import { signRequest } from "./hmac.js";
 
@@ -13,47 +19,38 @@ export interface FetchMetricsOptions {
   now?: () => Date;
 }
 
+/** What one answer of the endpoint says, validated against the metrics contract (v1 or v2). */
+export interface EndpointReading {
+  /** The five metrics that were measured and custom ones, by name. */
+  metrics: Record<string, number>;
+  counters?: PayloadCounters;
+  history: HistoryBucket[];
+}
+
 export type FetchOutcome =
-  | { ok: true; metrics: MetricValues; httpStatus: number }
-  | { ok: false; kind: "transient" | "permanent" | "invalid"; reason: string; httpStatus: number | null };
+  | { ok: true; reading: EndpointReading; httpStatus: number }
+  | { ok: false; kind: FailureKind; reason: string; httpStatus: number | null };
 
 type Failure = Extract<FetchOutcome, { ok: false }>;
 
-export type ParsedMetrics = { ok: true; metrics: MetricValues } | { ok: false; reason: string };
+export type ParsedMetrics = { ok: true; reading: EndpointReading } | { ok: false; reason: string };
 
-const metricMaximum: Record<MetricName, number> = {
-  requests_per_sec: Number.POSITIVE_INFINITY,
-  latency_p95: Number.POSITIVE_INFINITY,
-  error_rate: 1,
-  cpu_usage: 1,
-  memory_usage: 1,
-};
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Validates a decoded `{ "metrics": { ... } }` body; extra fields are ignored. */
+/** Validates a decoded body against the contract; the reason names the first problem and its path. */
 export function parseMetricsPayload(payload: unknown): ParsedMetrics {
-  if (!isRecord(payload) || !isRecord(payload.metrics)) {
-    return { ok: false, reason: 'Response body is not an object with a "metrics" object.' };
-  }
-  const source = payload.metrics;
-  const metrics: Partial<MetricValues> = {};
-  for (const name of metricNames) {
-    const value = source[name];
-    if (value === undefined) return { ok: false, reason: `Metric ${name} is missing.` };
-    if (typeof value !== "number" || !Number.isFinite(value)) {
-      return { ok: false, reason: `Metric ${name} is not a finite number.` };
-    }
-    const max = metricMaximum[name];
-    if (value < 0 || value > max) {
-      const expected = max === Number.POSITIVE_INFINITY ? "at least 0" : `between 0 and ${max}`;
-      return { ok: false, reason: `Metric ${name} is ${value}, expected ${expected}.` };
-    }
-    metrics[name] = value;
-  }
-  return { ok: true, metrics: metrics as MetricValues };
+  const parsed = MetricsPayload.safeParse(payload, { reportInput: true });
+  if (!parsed.success)
+    return { ok: false, reason: `Invalid metrics payload: ${describePayloadProblem(parsed.error)}.` };
+  const { metrics, counters, history = [] } = parsed.data;
+  return {
+    ok: true,
+    reading: {
+      metrics: Object.fromEntries(
+        Object.entries(metrics).filter((entry): entry is [string, number] => typeof entry[1] === "number"),
+      ),
+      ...(counters ? { counters } : {}),
+      history,
+    },
+  };
 }
 
 function statusFailure(status: number, signed: boolean): Failure | null {
@@ -80,7 +77,7 @@ function bodyOutcome(body: Buffer, status: number): FetchOutcome {
   }
   const parsed = parseMetricsPayload(payload);
   if (!parsed.ok) return failure("invalid", parsed.reason, status);
-  return { ok: true, metrics: parsed.metrics, httpStatus: status };
+  return { ok: true, reading: parsed.reading, httpStatus: status };
 }
 
 /** One GET of an application's metrics endpoint. Never throws; every failure is classified. */

@@ -1,21 +1,20 @@
-import { shouldFailFast } from "../analysis/engine.js";
 import type { Database } from "../db/client.js";
-import { loadEvidence, loadTarget, toMetricValues } from "../deployments/store.js";
+import { loadEvidence, loadTarget } from "../deployments/store.js";
 import { observationPlan, plannedPostSamples } from "../deployments/window.js";
+import { engineInput } from "./analyze-deployment.js";
+import { shouldFailFast } from "./engine.js";
 
 export type AnalysisTrigger = "window_complete" | "fail_fast";
 
 /**
  * Whether a finished deployment is ready for its verdict: the baseline and every planned post
- * slot settled, or a critical metric already calls for a rollback.
+ * slot settled, or the samples so far already call for a rollback.
  */
 export async function analysisDue(db: Database, deploymentId: string): Promise<AnalysisTrigger | null> {
   const target = await loadTarget(db, deploymentId);
   if (target?.deployment.state !== "finished") return null;
   const evidence = await loadEvidence(db, deploymentId);
-  const post = evidence.post.map(toMetricValues);
-  if (shouldFailFast(post, evidence.baseline.map(toMetricValues), target.project.analysis))
-    return "fail_fast";
+  if (shouldFailFast(engineInput(target, evidence))) return "fail_fast";
   const settled = (phase: "baseline" | "post") =>
     (phase === "baseline" ? evidence.baseline : evidence.post).length +
     evidence.failures.filter((failure) => failure.phase === phase).length;

@@ -1,13 +1,20 @@
 import { eq, sql } from "drizzle-orm";
-import { analyze } from "../analysis/engine.js";
 import type { Database, Transaction } from "../db/client.js";
-import { collectionFailures, deployments, metricSamples, verdicts } from "../db/schema/index.js";
-import { loadEvidence, loadTarget, toMetricValues } from "../deployments/store.js";
+import {
+  collectionFailures,
+  deployments,
+  lastKnownGood,
+  metricSamples,
+  verdicts,
+} from "../db/schema/index.js";
+import { type Evidence, loadEvidence, loadTarget, type Target, toObservation } from "../deployments/store.js";
 import { observationPlan, plannedPostSamples } from "../deployments/window.js";
+import { analyze, type EngineInput } from "./engine.js";
 
 /**
- * Writes the deployment's one verdict from the samples collected so far and marks it analyzed.
- * Running it twice writes nothing the second time.
+ * Writes the deployment's one verdict from the samples collected so far and marks it analyzed;
+ * an `ok` verdict makes the deployment its environment's last known good. Running it twice
+ * writes nothing the second time.
  */
 export async function analyzeDeployment({
   db,
@@ -29,15 +36,7 @@ export async function analyzeDeployment({
     const planned = plannedPostSamples(observationPlan(target));
     if (deadline) await recordUnsettledSlots(tx, deploymentId, planned);
 
-    const evidence = await loadEvidence(tx, deploymentId);
-    const result = analyze({
-      baseline: evidence.baseline.map(toMetricValues),
-      post: evidence.post.map(toMetricValues),
-      failures: evidence.failures,
-      plannedPostSamples: planned,
-      settings: target.project.analysis,
-    });
-
+    const result = analyze(engineInput(target, await loadEvidence(tx, deploymentId)));
     await tx
       .insert(verdicts)
       .values({
@@ -47,14 +46,52 @@ export async function analyzeDeployment({
         summary: result.summary,
         reasons: result.reasons,
         dataQuality: result.data_quality,
+        hints: result.hints ?? [],
+        engineVersion: result.engine_version ?? null,
+        dryRun: result.dry_run ?? false,
       })
       .onConflictDoNothing();
     await tx
       .update(deployments)
       .set({ state: "analyzed", analyzedAt: sql`now()` })
       .where(eq(deployments.id, deploymentId));
+    if (result.verdict === "ok") {
+      const reference = { projectId: target.project.id, env: target.deployment.env, deploymentId };
+      await tx
+        .insert(lastKnownGood)
+        .values(reference)
+        .onConflictDoUpdate({
+          target: [lastKnownGood.projectId, lastKnownGood.env],
+          set: { deploymentId, updatedAt: sql`now()` },
+        });
+    }
     return "analyzed";
   });
+}
+
+/** The engine's input from what the deployment's slots produced. */
+export function engineInput(target: Target, evidence: Evidence): EngineInput {
+  const { project } = target;
+  return {
+    baseline: evidence.baseline.map((sample) =>
+      toObservation(sample, sample.source, project.baselineIntervalSeconds),
+    ),
+    post: evidence.post.map((sample) => ({
+      ...toObservation(sample, "sample", project.sampleIntervalSeconds),
+      sequence: sample.sequence,
+    })),
+    lastKnownGood: evidence.lastKnownGood.map((sample) =>
+      toObservation(sample, "last_known_good", project.sampleIntervalSeconds),
+    ),
+    failures: evidence.failures.map((failure) => ({
+      phase: failure.phase,
+      sequence: failure.sequence,
+      kind: failure.kind,
+    })),
+    plannedPostSamples: plannedPostSamples(observationPlan(target)),
+    sampleIntervalSeconds: project.sampleIntervalSeconds,
+    settings: project.analysis,
+  };
 }
 
 async function recordUnsettledSlots(

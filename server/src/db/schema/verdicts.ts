@@ -1,6 +1,12 @@
-import { type DataQuality, type VerdictReason, type VerdictValue, verdictValues } from "@seqpulse/types";
+import {
+  type DataQuality,
+  type DiagnosisHint,
+  type VerdictReason,
+  type VerdictValue,
+  verdictValues,
+} from "@seqpulse/types";
 import { sql } from "drizzle-orm";
-import { check, doublePrecision, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, doublePrecision, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { oneOf } from "./checks.js";
 import { deployments } from "./deployments.js";
 
@@ -15,6 +21,11 @@ export const verdicts = pgTable(
     summary: text("summary").notNull(),
     reasons: jsonb("reasons").$type<VerdictReason[]>().notNull(),
     dataQuality: jsonb("data_quality").$type<DataQuality>().notNull(),
+    hints: jsonb("hints").$type<DiagnosisHint[]>().notNull().default(sql`'[]'::jsonb`),
+    /** The engine that made the verdict; null on verdicts of engine 1. */
+    engineVersion: text("engine_version"),
+    /** Made while the project was in dry run: recorded, never gating. */
+    dryRun: boolean("dry_run").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [

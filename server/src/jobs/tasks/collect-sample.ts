@@ -16,8 +16,15 @@ export function collectSampleTask(deps: {
       { db: deps.database.db, logger: deps.logger, collector: deps.collector },
       slot,
     );
+    if (result.status !== "settled") return;
+    if (result.nextBaseline) {
+      await deps.queue.enqueueBaseline(deps.database.executor, slot.deploymentId, {
+        sequence: result.nextBaseline.sequence,
+        startAfter: result.nextBaseline.at,
+      });
+    }
     // Only a finished deployment can be due: a baseline taken while running leaves the window to come.
-    if (result.status !== "settled" || result.state !== "finished") return;
+    if (result.state !== "finished") return;
     // A baseline settling after the deploy finished may be the last outcome the window waited for.
     const due = await analysisDue(deps.database.db, slot.deploymentId);
     if (!due) return;
