@@ -71,10 +71,14 @@ function ipv4FromHextets(high: number, low: number): string {
   return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
 }
 
-/** IPv4 address carried inside an IPv6 one (mapped, compatible, NAT64 well-known prefix, 6to4). */
+/** IPv4 address carried inside an IPv6 one (mapped, compatible, SIIT, NAT64 well-known prefix, 6to4). */
 function embeddedIPv4(hextets: number[]): string | null {
   const [h0, h1, h2, h3, h4, h5, h6 = 0, h7 = 0] = hextets;
   if (h0 === 0 && h1 === 0 && h2 === 0 && h3 === 0 && h4 === 0 && (h5 === 0 || h5 === 0xffff)) {
+    return ipv4FromHextets(h6, h7);
+  }
+  // SIIT's IPv4-translated addresses, ::ffff:0:a.b.c.d (RFC 2765).
+  if (h0 === 0 && h1 === 0 && h2 === 0 && h3 === 0 && h4 === 0xffff && h5 === 0) {
     return ipv4FromHextets(h6, h7);
   }
   if (h0 === 0x64 && h1 === 0xff9b && h2 === 0 && h3 === 0 && h4 === 0 && h5 === 0) {
