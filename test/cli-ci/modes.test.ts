@@ -194,36 +194,51 @@ describe("seqpulse CLI, bundled, against a real server", { timeout: 120_000 }, (
       expect(deployment).toMatchObject({ state: "finished", pipeline_result: "failed" });
     });
 
-    it("run -- <command>, the job cancelled with SIGTERM: the command gets it, finish cancelled, exit 143", async ({
-      expect,
-    }) => {
-      const project = await world.project();
-      const run = await cli(
-        project,
-        [
-          "run",
-          "--",
-          ...deploy(
-            "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(0); }); console.log('deploy started'); setInterval(() => {}, 1000);",
-          ),
-        ],
-        {},
-        {
-          onSpawn: (child, output) => {
-            const poll = setInterval(() => {
-              if (output().includes("deploy started")) {
-                clearInterval(poll);
-                child.kill("SIGTERM");
-              }
-            }, 20);
+    it.each([
+      { signal: "SIGTERM", code: 143 },
+      { signal: "SIGINT", code: 130 },
+    ] as const)(
+      "run -- <command>, the job cancelled with $signal: the command gets it, finish cancelled, exit $code",
+      async ({ signal, code }) => {
+        const project = await world.project();
+        const run = await cli(
+          project,
+          [
+            "run",
+            "--",
+            ...deploy(
+              `process.on('${signal}', () => { console.log('child got ${signal}'); process.exit(0); }); console.log(['deploy', 'started'].join(' ')); setInterval(() => {}, 1000);`,
+            ),
+          ],
+          {},
+          {
+            onSpawn: (child, output) => {
+              // The command's own output (the CLI echoes the command line, which does not hold it).
+              const poll = setInterval(() => {
+                if (output().includes("deploy started")) {
+                  clearInterval(poll);
+                  child.kill(signal);
+                }
+              }, 20);
+            },
           },
-        },
-      );
-      expect(run.stdout).toContain("child got SIGTERM");
+        );
+        expect(run.stdout).toContain(`child got ${signal}`);
+        // The command stopped cleanly (exit 0), but the job was cancelled: not 0.
+        expect(run.code).toBe(code);
+        expect(run.stdout).toContain(`exited with 0 after ${signal}: result cancelled`);
+        const [deployment] = await world.deployments(project);
+        expect(deployment).toMatchObject({ state: "finished", pipeline_result: "cancelled" });
+      },
+    );
+
+    it("run -- <command that dies of SIGTERM itself>: finish cancelled, exit 143", async ({ expect }) => {
+      const project = await world.project();
+      const run = await cli(project, ["run", "--", ...deploy("process.kill(process.pid, 'SIGTERM')")]);
       expect(run.code).toBe(143);
-      expect(run.stdout).toContain("result cancelled");
+      expect(run.stdout).toContain("was ended by SIGTERM: result cancelled");
       const [deployment] = await world.deployments(project);
-      expect(deployment).toMatchObject({ state: "finished", pipeline_result: "cancelled" });
+      expect(deployment).toMatchObject({ pipeline_result: "cancelled" });
     });
 
     it("run -- <command killed by SIGKILL>: finish failed, exit 137", async ({ expect }) => {

@@ -100,19 +100,24 @@ export async function run(ctx: CommandContext, command: readonly string[] | unde
       "the deploy command is missing: put it after --, e.g. seqpulse run --env production -- ./deploy.sh",
     );
   }
+  // Signals are held from the trigger to the finish; during the wait for the verdict that may follow,
+  // the deployment is finished and a cancelled job may end this process at once.
   const relay = new SignalRelay();
+  let outcome: number | { gateOn: string };
   try {
-    return await triggerRunFinish(ctx, command, relay);
+    outcome = await triggerRunFinish(ctx, command, relay);
   } finally {
     relay.dispose();
   }
+  return typeof outcome === "number" ? outcome : gate(ctx, outcome.gateOn);
 }
 
+/** Resolves to the exit code, or to the deployment to gate on. */
 async function triggerRunFinish(
   ctx: CommandContext,
   command: readonly string[],
   relay: SignalRelay,
-): Promise<number> {
+): Promise<number | { gateOn: string }> {
   const { reporter, settings } = ctx;
   const triggered = await triggerDeployment(ctx);
   if ("exitCode" in triggered && triggered.exitCode !== EXIT.ok) {
@@ -145,5 +150,5 @@ async function triggerRunFinish(
   if (outcome.exitCode !== EXIT.ok) return outcome.exitCode;
   if ("exitCode" in finished) return finished.exitCode;
   if (!settings.wait || !shouldGate(outcome.result)) return EXIT.ok;
-  return gate(ctx, finished.data.deployment_id);
+  return { gateOn: finished.data.deployment_id };
 }
