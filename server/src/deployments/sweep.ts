@@ -2,6 +2,7 @@ import { and, eq, lt, sql } from "drizzle-orm";
 import type { Database, SqlExecutor } from "../db/client.js";
 import { type DeploymentRow, deployments, projects } from "../db/schema/index.js";
 import { ANALYSIS_GRACE_SECONDS, type JobQueue } from "../jobs/queue.js";
+import { recordEvent } from "../notifications/outbox.js";
 
 /** Deployments handled per sweep, so one sweep stays short whatever piled up. */
 const SWEEP_BATCH = 100;
@@ -19,25 +20,31 @@ export async function abandonStaleRunning({
   env,
   deploymentId,
 }: {
-  db: Pick<Database, "update">;
+  db: Pick<Database, "transaction">;
   runningTimeoutSeconds: number;
   projectId?: string;
   env?: string;
   deploymentId?: string;
 }): Promise<DeploymentRow[]> {
-  return db
-    .update(deployments)
-    .set({ state: "abandoned", abandonedAt: sql`now()`, stateReason: "running_timeout" })
-    .where(
-      and(
-        eq(deployments.state, "running"),
-        lt(deployments.startedAt, sql`now() - make_interval(secs => ${runningTimeoutSeconds})`),
-        projectId === undefined ? undefined : eq(deployments.projectId, projectId),
-        env === undefined ? undefined : eq(deployments.env, env),
-        deploymentId === undefined ? undefined : eq(deployments.id, deploymentId),
-      ),
-    )
-    .returning();
+  // The deployment.abandoned notifications commit with the state change.
+  return db.transaction(async (tx) => {
+    const abandoned = await tx
+      .update(deployments)
+      .set({ state: "abandoned", abandonedAt: sql`now()`, stateReason: "running_timeout" })
+      .where(
+        and(
+          eq(deployments.state, "running"),
+          lt(deployments.startedAt, sql`now() - make_interval(secs => ${runningTimeoutSeconds})`),
+          projectId === undefined ? undefined : eq(deployments.projectId, projectId),
+          env === undefined ? undefined : eq(deployments.env, env),
+          deploymentId === undefined ? undefined : eq(deployments.id, deploymentId),
+        ),
+      )
+      .returning();
+    for (const row of abandoned)
+      await recordEvent(tx, { event: "deployment.abandoned", deploymentId: row.id });
+    return abandoned;
+  });
 }
 
 /**

@@ -52,7 +52,7 @@ export function eventPayload({
   occurredAt,
 }: {
   event: DeliveryEvent;
-  project: Pick<Project, "id" | "name" | "analysis">;
+  project: Pick<Project, "id" | "name">;
   deployment: DeploymentRow | null;
   verdict: VerdictRow | null;
   decision: DeploymentDecisionRow | null;
@@ -84,7 +84,7 @@ export function eventPayload({
       verdict: verdict.verdict,
       confidence: verdict.confidence,
       summary: verdict.summary,
-      dry_run: project.analysis.dry_run === true,
+      dry_run: verdict.dryRun,
       top_reasons: topReasons(verdict.reasons).map((reason) => ({
         metric: reason.metric,
         rule: reason.rule,

@@ -9,6 +9,7 @@ import {
 } from "../db/schema/index.js";
 import { type Evidence, loadEvidence, loadTarget, type Target, toObservation } from "../deployments/store.js";
 import { observationPlan, plannedPostSamples } from "../deployments/window.js";
+import { recordEvent } from "../notifications/outbox.js";
 import { analyze, type EngineInput } from "./engine.js";
 
 /**
@@ -65,6 +66,8 @@ export async function analyzeDeployment({
           set: { deploymentId, updatedAt: sql`now()` },
         });
     }
+    // The notifications the verdict owes commit with it.
+    await recordEvent(tx, { event: "verdict", deploymentId });
     return "analyzed";
   });
 }
