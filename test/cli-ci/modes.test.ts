@@ -102,6 +102,30 @@ describe("seqpulse CLI, bundled, against a real server", { timeout: 120_000 }, (
       });
     });
 
+    it("a pipeline that joined a running deployment finishes it, and finds it, by its own key", async ({
+      expect,
+    }) => {
+      const project = await world.project();
+      const first = await cli(project, ["trigger", "--idempotency-key", "pipeline-a", "--json"]);
+      const joined = await cli(project, ["trigger", "--idempotency-key", "pipeline-b", "--json"]);
+      const id = JSON.parse(first.stdout).deployment_id;
+      expect(JSON.parse(joined.stdout)).toMatchObject({
+        deployment_id: id,
+        trigger_status: "existing",
+        reason: "running",
+      });
+      expect(joined.stderr).toContain("already running in production: joined it");
+
+      const finished = await cli(project, ["finish", "--idempotency-key", "pipeline-b", "--json"]);
+      expect(JSON.parse(finished.stdout)).toMatchObject({ deployment_id: id, finish_status: "accepted" });
+      const shown = await cli(project, ["status", "--idempotency-key", "pipeline-b", "--json"]);
+      expect(JSON.parse(shown.stdout)).toMatchObject({
+        deployment_id: id,
+        state: expect.stringMatching(/finished|analyzed/),
+      });
+      expect(await world.deployments(project)).toHaveLength(1);
+    });
+
     it("trigger --json prints one JSON document on stdout and its messages on stderr", async ({ expect }) => {
       const project = await world.project();
       const run = await cli(project, [

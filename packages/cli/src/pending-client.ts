@@ -230,7 +230,10 @@ export function createPendingClient(options: PendingClientOptions): PendingClien
       items?: unknown;
     };
     if (!Array.isArray(data.items)) throw unexpected(path, 200, "no items");
-    const found = (data.items as Partial<ListedDeployment>[]).find((item) => item.idempotency_key === key);
+    const items = data.items as Partial<ListedDeployment>[];
+    // The server's filter also matches the keys of triggers that joined a deployment (aliases), which
+    // the item's own idempotency_key does not show.
+    const found = filterOnServer ? items[0] : items.find((item) => item.idempotency_key === key);
     if (!found) return undefined;
     if (typeof found.id !== "string" || !isDeploymentId(found.id)) throw unexpected(path, 200, "item id");
     return found as ListedDeployment;
