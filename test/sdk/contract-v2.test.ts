@@ -1,91 +1,17 @@
+import { describePayloadProblem, MAX_METRICS_BODY_BYTES, MetricsPayload } from "@seqpulse/types";
 import { describe, expect, it } from "vitest";
 import { createSeqPulse } from "../../packages/sdk/src/index.js";
 
-/**
- * Metrics contract v2 as issue 8 states it, checked by hand until packages/types exports its
- * schema; then this check gives way to that schema.
- */
 const BUILT_IN = ["requests_per_sec", "latency_p95", "error_rate", "cpu_usage", "memory_usage"];
-const FRACTIONS = new Set(["error_rate", "cpu_usage", "memory_usage"]);
-const CUSTOM_NAME = /^[a-z][a-z0-9_]{0,63}$/;
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-const MAX_BODY_BYTES = 64 * 1024;
-const MAX_BUCKETS = 120;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function metricProblems(where: string, metrics: unknown, allowCustom: boolean): string[] {
-  if (!isRecord(metrics)) return [`${where} is not an object`];
-  const problems: string[] = [];
-  for (const [name, value] of Object.entries(metrics)) {
-    if (!BUILT_IN.includes(name) && !(allowCustom && CUSTOM_NAME.test(name)))
-      problems.push(`${where}.${name}: unknown`);
-    if (typeof value !== "number" || !Number.isFinite(value)) problems.push(`${where}.${name}: not finite`);
-    else if (value < 0) problems.push(`${where}.${name}: negative`);
-    else if (FRACTIONS.has(name) && value > 1) problems.push(`${where}.${name}: above 1`);
-  }
-  return problems;
-}
-
-function countProblems(where: string, value: unknown): string[] {
-  return Number.isSafeInteger(value) && (value as number) >= 0
-    ? []
-    : [`${where}: not a non-negative integer`];
-}
-
+/**
+ * The problem SeqPulse would record for this body, checked with the contract itself (the zod schema
+ * of @seqpulse/types the collector validates with) and worded as the collector words it; [] when valid.
+ */
 function contractV2Problems(body: string): string[] {
-  if (Buffer.byteLength(body) > MAX_BODY_BYTES) return ["body over 64 KiB"];
-  const payload: unknown = JSON.parse(body);
-  if (!isRecord(payload)) return ["not an object"];
-  const problems = Object.keys(payload)
-    .filter((key) => !["metrics", "counters", "history"].includes(key))
-    .map((key) => `${key}: unknown`);
-  problems.push(...metricProblems("metrics", payload.metrics, true));
-  const { counters, history } = payload;
-  if (counters !== undefined) {
-    if (!isRecord(counters)) problems.push("counters is not an object");
-    else {
-      problems.push(...countProblems("counters.requests_total", counters.requests_total));
-      problems.push(...countProblems("counters.errors_total", counters.errors_total));
-      if ((counters.errors_total as number) > (counters.requests_total as number))
-        problems.push("more errors than requests");
-    }
-  }
-  if (isRecord(payload.metrics) && Object.keys(payload.metrics).length === 0 && counters === undefined) {
-    problems.push("neither a metric nor the counters");
-  }
-  if (history !== undefined) {
-    if (!Array.isArray(history)) return [...problems, "history is not an array"];
-    if (history.length > MAX_BUCKETS) problems.push(`history has ${history.length} buckets`);
-    let previousEnd = Number.NEGATIVE_INFINITY;
-    for (const [index, bucket] of (history as unknown[]).entries()) {
-      const where = `history[${index}]`;
-      if (!isRecord(bucket)) {
-        problems.push(`${where} is not an object`);
-        continue;
-      }
-      const extra = Object.keys(bucket).filter(
-        (key) => !["start", "end", "requests", "errors", "metrics"].includes(key),
-      );
-      if (extra.length > 0) problems.push(`${where}: unknown ${extra.join(", ")}`);
-      const start =
-        typeof bucket.start === "string" && ISO_8601.test(bucket.start)
-          ? Date.parse(bucket.start)
-          : Number.NaN;
-      const end =
-        typeof bucket.end === "string" && ISO_8601.test(bucket.end) ? Date.parse(bucket.end) : Number.NaN;
-      if (Number.isNaN(start) || Number.isNaN(end)) problems.push(`${where}: start/end not ISO-8601`);
-      if (!(end > start)) problems.push(`${where}: end not after start`);
-      if (start < previousEnd) problems.push(`${where}: not oldest first, or overlapping`);
-      previousEnd = end;
-      problems.push(...countProblems(`${where}.requests`, bucket.requests));
-      problems.push(...countProblems(`${where}.errors`, bucket.errors));
-      problems.push(...metricProblems(`${where}.metrics`, bucket.metrics, false));
-    }
-  }
-  return problems;
+  if (Buffer.byteLength(body) > MAX_METRICS_BODY_BYTES) return [`body over ${MAX_METRICS_BODY_BYTES} bytes`];
+  const parsed = MetricsPayload.safeParse(JSON.parse(body), { reportInput: true });
+  return parsed.success ? [] : [describePayloadProblem(parsed.error)];
 }
 
 function busyCollector() {
@@ -160,15 +86,27 @@ describe("the SDK's payload", () => {
   });
 });
 
-describe("the contract check itself", () => {
+describe("the contract the SDK is checked against", () => {
   it.each([
-    ["a fraction above 1", { metrics: { error_rate: 1.5 } }, "metrics.error_rate: above 1"],
-    ["a negative latency", { metrics: { latency_p95: -1 } }, "metrics.latency_p95: negative"],
-    ["a custom name out of pattern", { metrics: { QueueDepth: 1 } }, "metrics.QueueDepth: unknown"],
+    [
+      "a fraction above 1",
+      { metrics: { error_rate: 1.5 } },
+      "metrics.error_rate: error_rate must be between 0 and 1 (got 1.5)",
+    ],
+    [
+      "a negative latency",
+      { metrics: { latency_p95: -1 } },
+      "metrics.latency_p95: latency_p95 must be at least 0 (got -1)",
+    ],
+    [
+      "a custom name out of pattern",
+      { metrics: { QueueDepth: 1 } },
+      "metrics.QueueDepth: custom metric names must match ^[a-z][a-z0-9_]{0,63}$",
+    ],
     [
       "a fractional counter",
       { metrics: {}, counters: { requests_total: 1.5, errors_total: 0 } },
-      "counters.requests_total: not a non-negative integer",
+      "counters.requests_total: requests_total must be a non-negative integer (got 1.5)",
     ],
     [
       "a bucket ending before it starts",
@@ -178,14 +116,27 @@ describe("the contract check itself", () => {
           { start: "2026-12-01T11:59:00Z", end: "2026-12-01T11:58:00Z", requests: 1, errors: 0, metrics: {} },
         ],
       },
-      "history[0]: end not after start",
+      "history[0].end: end must be after start",
     ],
     [
       "121 buckets",
       { metrics: { cpu_usage: 0.1 }, history: Array.from({ length: 121 }, () => null) },
-      "history has 121 buckets",
+      "history: history holds at most 120 buckets",
+    ],
+    [
+      "neither a metric nor the counters",
+      { metrics: {} },
+      "metrics: at least one metric or the counters must be present",
     ],
   ])("flags %s", (_case, payload, problem) => {
-    expect(contractV2Problems(JSON.stringify(payload))).toContain(problem);
+    expect(contractV2Problems(JSON.stringify(payload))).toEqual([problem]);
+  });
+
+  it("flags a body over 64 KiB before parsing it", () => {
+    const padded = JSON.stringify({
+      metrics: { cpu_usage: 0.1 },
+      padding: "x".repeat(MAX_METRICS_BODY_BYTES),
+    });
+    expect(contractV2Problems(padded)).toEqual([`body over ${MAX_METRICS_BODY_BYTES} bytes`]);
   });
 });

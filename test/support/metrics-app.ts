@@ -28,6 +28,8 @@ export type Fault =
 export type Step =
   /** 200 with these metric values (optionally after a delay). */
   | { values: MetricValues; delayMs?: number }
+  /** 200 with this JSON body as it is, e.g. a v2 payload with counters and history, or a broken one. */
+  | { body: unknown }
   /** This HTTP status with a small JSON error body. */
   | { status: number }
   | { fault: Fault };
@@ -42,6 +44,7 @@ export interface PathOptions {
 
 export type Answer =
   | "values"
+  | "body"
   | `status_${number}`
   | Fault
   | "hmac_rejected"
@@ -97,6 +100,7 @@ export const values = (overrides: Partial<MetricValues> = {}, delayMs?: number):
   values: { ...HEALTHY, ...overrides },
   ...(delayMs === undefined ? {} : { delayMs }),
 });
+export const jsonBody = (payload: unknown): Step => ({ body: payload });
 export const fault = (name: Fault): Step => ({ fault: name });
 export const status = (code: number): Step => ({ status: code });
 
@@ -224,6 +228,11 @@ function answer(step: Step, res: http.ServerResponse, record: RecordedRequest): 
     const send = () => json(200, JSON.stringify({ metrics: step.values, app: "metrics-app" }));
     if (step.delayMs) setTimeout(send, step.delayMs).unref();
     else send();
+    return;
+  }
+  if ("body" in step) {
+    record.answer = "body";
+    json(200, JSON.stringify(step.body));
     return;
   }
   if ("status" in step) {
