@@ -202,6 +202,27 @@ describe("seqpulse CLI, bundled, against a real server", { timeout: 120_000 }, (
       });
     });
 
+    it("run in a retried job: the key's deployment is over, so the deploy runs unverified, not gated on the old verdict", async ({
+      expect,
+    }) => {
+      const project = await world.project();
+      const args = [
+        "run",
+        "--idempotency-key",
+        "retried-1",
+        "--wait",
+        "--",
+        ...deploy("console.log('deploying')"),
+      ];
+      expect((await cli(project, args)).code).toBe(0);
+      const retry = await cli(project, args);
+      expect(retry.code).toBe(0);
+      expect(retry.stdout).toContain("deploying");
+      expect(retry.stderr).toContain("was already analyzed before this run, so this deploy is not verified");
+      expect(retry.stdout).not.toContain("waiting for the verdict");
+      expect(await world.deployments(project)).toHaveLength(1);
+    });
+
     it("run -- <command that exits 3>: finishes failed, skips the gate and exits 3", async ({ expect }) => {
       const project = await world.project();
       const run = await cli(project, [

@@ -141,6 +141,13 @@ async function triggerRunFinish(
   ctx.output.result = outcome.result;
   reporter.info(`SeqPulse: the deploy command ${outcome.description}: result ${outcome.result}`);
   if (!("data" in triggered)) return outcome.exitCode;
+  if (triggered.data.state !== "running") {
+    // A retried job: its key gave back the deployment of the first try, which is over.
+    reporter.warning(
+      `SeqPulse: deployment #${triggered.data.deployment_number} of this idempotency key was already ${triggered.data.state} before this run, so this deploy is not verified; run a new pipeline (or pass a new --idempotency-key) to verify it`,
+    );
+    return outcome.exitCode;
+  }
 
   const finished = await finishDeployment(
     ctx,
