@@ -43,7 +43,7 @@ try {
     process.on(signal, () => shutdown(signal));
   }
 } catch (error) {
-  if (error instanceof DatabaseUnreachableError) {
+  if (error instanceof DatabaseUnreachableError || error instanceof ConfigError) {
     process.stderr.write(`SeqPulse cannot start.\n${error.message}\n`);
   } else {
     logger.error("SeqPulse failed to start", errorFields(error));

@@ -9,14 +9,19 @@ export interface TestDatabase extends DatabaseHandle {
   name: string;
 }
 
-/** A fresh, migrated database of its own, copied from the run's template; dropped when the run ends. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database of its own, copied from the run's template (or an empty one with
+ * `migrated: false`); dropped when the run ends.
+ */
+export async function createTestDatabase({ migrated = true } = {}): Promise<TestDatabase> {
   const adminUrl = inject("adminDatabaseUrl");
   const name = `seqpulse_test_${inject("templateDatabase").split("_").at(-1)}_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`create database ${name} template ${inject("templateDatabase")}`);
+    await admin.query(
+      `create database ${name} template ${migrated ? inject("templateDatabase") : "template0"}`,
+    );
   } finally {
     await admin.end();
   }

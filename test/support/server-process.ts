@@ -17,12 +17,16 @@ export interface ServerProcess {
 }
 
 /**
- * Runs `server/src/index.ts` as its own process, as `pnpm start` does, on the given database.
- * Resolves once the process logs that it started (API listening and workers running, per its role).
+ * Runs `server/src/index.ts` as its own process, as `pnpm start` does, on the given database (or
+ * `node <args>` in `cwd`, such as a built server). Resolves once the process logs that it started
+ * (API listening and workers running, per its role).
  */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(REPO_ROOT, "server/src/index.ts")], {
-    cwd: REPO_ROOT,
+export async function startServerProcess(
+  env: Record<string, string>,
+  { args = ["--import", "tsx", resolve(REPO_ROOT, "server/src/index.ts")], cwd = REPO_ROOT } = {},
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", SEQPULSE_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
