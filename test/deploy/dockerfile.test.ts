@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { validate } from "dockerfile-utils";
 import { describe, expect, it } from "vitest";
 import {
   dockerIgnores,
@@ -22,6 +23,13 @@ const dockerfile = parseDockerfile();
 const RUNTIME_TARGETS = ["production", "trial"];
 
 describe("Dockerfile stages", () => {
+  it("has no error or warning from the Dockerfile validator (syntax, instruction flags, durations)", () => {
+    const problems = validate(readRepoFile("Dockerfile")).map(
+      (problem) => `line ${problem.range.start.line + 1}: ${problem.message}`,
+    );
+    expect(problems).toEqual([]);
+  });
+
   it("builds in one stage and ships the production image by default (the last stage) or the trial one", () => {
     expect(dockerfile.stages.map((each) => each.name)).toEqual(["build", "runtime", "trial", "production"]);
     expect(stageChain(dockerfile, "production").map((each) => each.name)).toEqual(["production", "runtime"]);
