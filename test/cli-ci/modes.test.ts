@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -383,6 +384,79 @@ describe("seqpulse CLI, bundled, against a real server", { timeout: 120_000 }, (
     });
   });
 
+  it("retries a lost answer, a 502 and a 429 with Retry-After with the same key: one deployment", async () => {
+    const project = await world.project();
+    // In front of the real server: the first trigger reaches it but its answer is lost (502), the
+    // second is refused with 429 and Retry-After: 1, the third goes through.
+    const keys: (string | undefined)[] = [];
+    const attemptTimes: number[] = [];
+    const proxy = createHttpServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const forward = () =>
+        fetch(`${world.apiUrl}${req.url}`, {
+          method: req.method ?? "GET",
+          headers: Object.fromEntries(
+            Object.entries(req.headers).filter(
+              ([name]) => !["host", "connection", "content-length"].includes(name),
+            ),
+          ) as Record<string, string>,
+          ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+        });
+      if (req.url === "/deployments/trigger") {
+        keys.push(req.headers["idempotency-key"] as string | undefined);
+        attemptTimes.push(Date.now());
+        if (keys.length === 1) {
+          await forward();
+          res.writeHead(502).end("bad gateway");
+          return;
+        }
+        if (keys.length === 2) {
+          res.writeHead(429, { "retry-after": "1", "content-type": "application/problem+json" });
+          res.end(
+            JSON.stringify({
+              type: "about:blank",
+              title: "Too Many Requests",
+              status: 429,
+              code: "rate_limited",
+              detail: "slow down",
+            }),
+          );
+          return;
+        }
+      }
+      const answer = await forward();
+      res
+        .writeHead(answer.status, Object.fromEntries(answer.headers))
+        .end(Buffer.from(await answer.arrayBuffer()));
+    });
+    await new Promise<void>((done) => proxy.listen(0, "127.0.0.1", done));
+    try {
+      const { port } = proxy.address() as { port: number };
+      const run = await runCli(bundle, ["trigger", "--json"], {
+        env: {
+          ...seqpulseEnv(`http://127.0.0.1:${port}`, project.api_key, {
+            SEQPULSE_ENV: "production",
+            SEQPULSE_RETRY_ATTEMPTS: "4",
+          }),
+          GITLAB_CI: "true",
+          CI_PIPELINE_ID: "9001",
+        },
+      });
+      runs.push({ run, apiKey: project.api_key });
+      expect(run.code, run.stderr).toBe(0);
+      expect(keys).toEqual(["gitlab-9001-production", "gitlab-9001-production", "gitlab-9001-production"]);
+      expect(run.stderr).toContain("failed (502 (bad gateway)); retrying in");
+      expect(run.stderr).toContain("failed (429 rate_limited: slow down); retrying in");
+      expect((attemptTimes[2] ?? 0) - (attemptTimes[1] ?? 0)).toBeGreaterThanOrEqual(950);
+      // The third attempt found the deployment the first one created.
+      expect(JSON.parse(run.stdout)).toMatchObject({ trigger_status: "existing", reason: "idempotency_key" });
+      expect(await world.deployments(project)).toHaveLength(1);
+    } finally {
+      await new Promise((done) => proxy.close(done));
+    }
+  });
+
   describe.concurrent("SeqPulse down", () => {
     let downUrl: string;
     beforeAll(async () => {
@@ -425,6 +499,22 @@ describe("seqpulse CLI, bundled, against a real server", { timeout: 120_000 }, (
         expect((await down(args)).code, args[0]).toBe(0);
         expect((await down(args, { SEQPULSE_FAIL_ON_ERROR: "true" })).code, args[0]).toBe(3);
       }
+    });
+
+    it("warns in the CI's own annotations: GitHub ::warning:: / ::error::, Azure ##vso[task.logissue]", async ({
+      expect,
+    }) => {
+      const github = { GITHUB_ACTIONS: "true", GITHUB_RUN_ID: "31", GITHUB_RUN_ATTEMPT: "1" };
+      const lenient = await down(["trigger"], github);
+      expect(lenient.stderr).toMatch(
+        /^::warning::SeqPulse at http:\/\/127\.0\.0\.1:\d+ could not be reached/m,
+      );
+      // One annotation: its line breaks are escaped.
+      expect(lenient.stderr).toContain("%0AThe job goes on because --fail-on-error is off.");
+      const strict = await down(["trigger", "--fail-on-error"], github);
+      expect(strict.stderr).toMatch(/^::error::SeqPulse at/m);
+      const azure = await down(["trigger"], { TF_BUILD: "True", BUILD_BUILDID: "12" });
+      expect(azure.stderr).toMatch(/^##vso\[task\.logissue type=warning\]SeqPulse at/m);
     });
 
     it("run still deploys, and exits with the command's status", async ({ expect }) => {

@@ -32,6 +32,8 @@ interface CiCase {
   key(pipeline: Pipeline): string;
   /** The run URL the trigger job reports. */
   runUrl(pipeline: Pipeline): string;
+  /** How the wait for the verdict opens a collapsible section in this CI's log, if it has them. */
+  section?: string;
 }
 
 const JOB_NAMES = ["deploy", "verify", "deploy-failed"];
@@ -39,6 +41,7 @@ const JOB_NAMES = ["deploy", "verify", "deploy-failed"];
 const CASES: CiCase[] = [
   {
     heading: "GitLab CI",
+    section: "\x1b[0Ksection_start:",
     provider: "gitlab",
     env: (p, job) => ({
       GITLAB_CI: "true",
@@ -109,6 +112,7 @@ const CASES: CiCase[] = [
   },
   {
     heading: "Azure Pipelines",
+    section: "##[group]SeqPulse: waiting for the verdict",
     provider: "azure-pipelines",
     env: (p, job) => ({
       TF_BUILD: "True",
@@ -129,6 +133,7 @@ const CASES: CiCase[] = [
   },
   {
     heading: "Buildkite",
+    section: "--- SeqPulse: waiting for the verdict",
     provider: "buildkite",
     env: (p, job) => ({
       BUILDKITE: "true",
@@ -258,10 +263,13 @@ describe("README snippets for other CIs, run with the bundled CLI against a real
 
         const project = await world.project();
         const pipeline = newPipeline();
+        const runs: CliRun[] = [];
         for (const [job, command] of success.entries()) {
           const run = await sh(command, await workspace(0), project, ci.env(pipeline, job));
           expect(run.code, `${command}\n${run.stdout}${run.stderr}`).toBe(0);
+          runs.push(run);
         }
+        if (ci.section) expect(runs[1]?.stdout).toContain(ci.section);
 
         const deployments = await world.deployments(project);
         expect(deployments).toHaveLength(1);

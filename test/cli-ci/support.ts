@@ -122,8 +122,8 @@ export function seqpulseEnv(apiUrl: string, apiKey: string, extra: Record<string
   };
 }
 
-/** Asserts nothing of the key is in the text, whole or in part (its secret half). */
+/** Whether the text holds the key, whole or its secret part (after `sp_<key id>_`, which may hold `_`). */
 export function leaksKey(text: string, apiKey: string): boolean {
-  const secret = apiKey.split("_").at(-1) ?? apiKey;
+  const secret = /^sp_[a-z0-9]+_(.+)$/.exec(apiKey)?.[1] ?? apiKey;
   return text.includes(apiKey) || text.includes(secret);
 }
