@@ -35,6 +35,12 @@ const EnvSchema = z.object({
   SEQPULSE_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   SEQPULSE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   SEQPULSE_METRICS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
+  SEQPULSE_METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((value) => (value === "" ? undefined : value))
+    .refine((value) => value === undefined || value.length >= 16, "must be at least 16 characters"),
   SEQPULSE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   // Console sessions: when unset, a secret is generated and kept in the data folder.
   SEQPULSE_SESSION_SECRET: z
@@ -59,7 +65,12 @@ const EnvSchema = z.object({
 export type Config = z.infer<typeof EnvSchema>;
 
 /** Never echoed back: they hold credentials. */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "SEQPULSE_ADMIN_TOKEN", "SEQPULSE_SESSION_SECRET"]);
+const SECRET_VARIABLES = new Set([
+  "DATABASE_URL",
+  "SEQPULSE_ADMIN_TOKEN",
+  "SEQPULSE_METRICS_TOKEN",
+  "SEQPULSE_SESSION_SECRET",
+]);
 
 export class ConfigError extends Error {}
 

@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { type ServerType, serve } from "@hono/node-server";
-import { createApp } from "./app.js";
+import { createApp, createOperationsApp } from "./app.js";
 import { loadSessionSecret } from "./console/session.js";
 import { locateDatabase } from "./db/bootstrap.js";
 import { connectDatabase } from "./db/client.js";
@@ -12,10 +11,8 @@ import { JobQueue } from "./jobs/queue.js";
 import { startTasks } from "./jobs/tasks/index.js";
 import { errorFields, type Logger } from "./logger.js";
 import { startNotificationDispatcher } from "./notifications/dispatcher.js";
-
-export const SEQPULSE_VERSION: string = JSON.parse(
-  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
-).version;
+import { createServerMetrics } from "./observability/metrics.js";
+import { SEQPULSE_VERSION } from "./version.js";
 
 export interface RunningServer {
   /** Base URL of the HTTP API, when this process serves it. */
@@ -51,12 +48,13 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
     });
     stops.push(handle.close);
     const queue = new JobQueue({ executor: handle.executor, logger });
+    const metrics = createServerMetrics(handle.db);
 
     if (config.SEQPULSE_ROLE !== "api") {
       await queue.startMaintenance();
       startTasks(
         queue,
-        { database: handle, logger },
+        { database: handle, logger, metrics },
         {
           collectConcurrency: config.SEQPULSE_WORKER_CONCURRENCY,
           analyzeConcurrency: Math.max(2, Math.ceil(config.SEQPULSE_WORKER_CONCURRENCY / 8)),
@@ -93,6 +91,8 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
         adminToken: config.SEQPULSE_ADMIN_TOKEN,
         runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
         readinessChecks: [() => queue.readiness()],
+        metrics,
+        metricsToken: config.SEQPULSE_METRICS_TOKEN,
         sessionSecret: await loadSessionSecret(config.SEQPULSE_SESSION_SECRET, config.SEQPULSE_DATA_DIR),
         allowPrivateEndpoints: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
       });
@@ -102,6 +102,24 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
       url = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
       stops.push(() => new Promise<void>((done) => server.close(() => done())));
       logger.info("SeqPulse API listening", { url, admin_api: Boolean(config.SEQPULSE_ADMIN_TOKEN) });
+    } else {
+      const operations = createOperationsApp({
+        db: handle.db,
+        queue,
+        logger,
+        runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
+        readinessChecks: [() => queue.readiness()],
+        metrics,
+        metricsToken: config.SEQPULSE_METRICS_TOKEN,
+      });
+      const server = await listen(operations.fetch, config.PORT, config.HOST);
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : config.PORT;
+      stops.push(() => new Promise<void>((done) => server.close(() => done())));
+      logger.info("worker health and metrics listening", {
+        url: `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`,
+        paths: ["/healthz", "/readyz", "/metrics"],
+      });
     }
     logger.info("SeqPulse started", { role: config.SEQPULSE_ROLE, url, version: SEQPULSE_VERSION });
     return { url, stop: stopAll };

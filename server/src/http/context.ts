@@ -1,7 +1,10 @@
+import type { HttpBindings } from "@hono/node-server";
 import type { Database } from "../db/client.js";
 import type { Project } from "../db/schema/index.js";
+import type { HostResolver } from "../deployments/endpoint-check.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Logger } from "../logger.js";
+import type { ServerMetrics } from "../observability/metrics.js";
 
 export interface AppDeps {
   db: Database;
@@ -16,9 +19,17 @@ export interface AppDeps {
   sessionSecret?: string;
   /** Notification destinations may be private addresses (SEQPULSE_ALLOW_PRIVATE_ENDPOINTS). */
   allowPrivateEndpoints?: boolean;
+  /** This process's Prometheus metrics, served at /metrics; none in tests that do not need them. */
+  metrics?: ServerMetrics;
+  /** Protects /metrics (SEQPULSE_METRICS_TOKEN). */
+  metricsToken?: string | undefined;
+  /** Resolves metrics endpoint hostnames at trigger time; the system resolver unless a test injects one. */
+  resolveHost?: HostResolver;
 }
 
 export interface AppEnv {
+  /** Set by @hono/node-server; absent when the app is called without a server (`app.request`). */
+  Bindings: Partial<HttpBindings> | undefined;
   Variables: {
     requestId: string;
     project: Project;

@@ -1,4 +1,4 @@
-import { type DeploymentState, metricNames } from "@seqpulse/types";
+import { type DeploymentState, type FailureKind, metricNames } from "@seqpulse/types";
 import { and, desc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import type { Database, Transaction } from "../db/client.js";
 import { collectionFailures, deployments, metricSamples } from "../db/schema/index.js";
@@ -32,6 +32,8 @@ export type CollectResult =
       state: DeploymentState | undefined;
       /** The next baseline slot, when the baseline is sampled repeatedly and the deploy still runs. */
       nextBaseline: { sequence: number; at: Date } | null;
+      /** What this call wrote: a sample (and how late it was fetched) or a failure; null if already settled. */
+      written: { outcome: "collected"; latenessMs: number } | { outcome: FailureKind } | null;
     };
 
 /** A closed interval the application (or Prometheus) reported, with its counts. */
@@ -81,14 +83,14 @@ export async function collectSample(deps: CollectDeps, job: SampleSlot): Promise
     // Only the trigger's baseline slot is owed an outcome; later baseline samples end with the deploy.
     if (job.phase === "post" || job.sequence > 0 || (state !== "finished" && state !== "analyzed"))
       return { status: "skipped", why: `deployment is ${state}` };
-    const written = await recordOutcome(
+    const { state: written, wrote } = await recordOutcome(
       db,
       job,
       target,
       target.deployment.startedAt,
       FINISHED_BEFORE_BASELINE,
     );
-    return { status: "settled", state: written, nextBaseline: null };
+    return { status: "settled", state: written, nextBaseline: null, written: wrote };
   }
   const slotTime =
     job.phase === "baseline"
@@ -97,11 +99,12 @@ export async function collectSample(deps: CollectDeps, job: SampleSlot): Promise
   const outcome = await readWithRetries(deps, job, target, slotTime);
   if (!outcome.ok)
     deps.logger.warn("metrics sample failed", { ...job, kind: outcome.kind, reason: outcome.reason });
-  const written = await recordOutcome(db, job, target, slotTime, outcome);
+  const { state: written, wrote } = await recordOutcome(db, job, target, slotTime, outcome);
   return {
     status: "settled",
     state: written,
     nextBaseline: await nextBaselineSlot(db, job, target, written),
+    written: wrote,
   };
 }
 
@@ -253,22 +256,32 @@ async function recordOutcome(
   target: Target,
   slotTime: Date,
   outcome: ReadOutcome,
-): Promise<DeploymentState | undefined> {
+): Promise<{
+  state: DeploymentState | undefined;
+  wrote: Extract<CollectResult, { status: "settled" }>["written"];
+}> {
   const fetchedAt = new Date();
   return db.transaction(async (tx) => {
+    const unchanged = (state: DeploymentState | undefined) => ({ state, wrote: null });
     const [locked] = await tx
       .select({ state: deployments.state })
       .from(deployments)
       .where(eq(deployments.id, job.deploymentId))
       .for("no key update");
-    if (!locked) return undefined;
+    if (!locked) return unchanged(undefined);
     let write = outcome;
     if (locked.state !== slotState(job)) {
-      if (job.phase === "post" || job.sequence > 0) return locked.state;
+      // As before the fetch: only a finished deploy owes its trigger slot an outcome, not a cancelled one.
+      if (
+        job.phase === "post" ||
+        job.sequence > 0 ||
+        (locked.state !== "finished" && locked.state !== "analyzed")
+      )
+        return unchanged(locked.state);
       // The finish committed during the fetch: the values may already show the new version.
       if (write.ok) write = FINISHED_BEFORE_BASELINE;
     }
-    if (await slotSettled(tx, job)) return locked.state;
+    if (await slotSettled(tx, job)) return unchanged(locked.state);
     if (!write.ok) {
       await tx.insert(collectionFailures).values({
         deploymentId: job.deploymentId,
@@ -278,7 +291,7 @@ async function recordOutcome(
         reason: write.reason,
         httpStatus: write.httpStatus,
       });
-      return locked.state;
+      return { state: locked.state, wrote: { outcome: write.kind } };
     }
     const { reading } = write;
     const counts = reading.counts ?? (await countsFromCounters(tx, job.deploymentId, slotTime, reading));
@@ -320,7 +333,10 @@ async function recordOutcome(
         )
         .onConflictDoNothing();
     }
-    return locked.state;
+    return {
+      state: locked.state,
+      wrote: { outcome: "collected", latenessMs: fetchedAt.getTime() - slotTime.getTime() },
+    };
   });
 }
 

@@ -1,3 +1,4 @@
+import type { AnalysisResult } from "@seqpulse/types";
 import { eq, sql } from "drizzle-orm";
 import type { Database, Transaction } from "../db/client.js";
 import {
@@ -29,7 +30,7 @@ export async function analyzeDeployment({
    * still without an outcome lost its job (e.g. with a crashed worker) and is recorded as a failure.
    */
   deadline?: boolean;
-}): Promise<"analyzed" | "skipped"> {
+}): Promise<{ verdict: AnalysisResult } | "skipped"> {
   return db.transaction(async (tx) => {
     const target = await loadTarget(tx, deploymentId, { lockForUpdate: true });
     if (target?.deployment.state !== "finished") return "skipped";
@@ -68,7 +69,7 @@ export async function analyzeDeployment({
     }
     // The notifications the verdict owes commit with it.
     await recordEvent(tx, { event: "verdict", deploymentId });
-    return "analyzed";
+    return { verdict: result };
   });
 }
 

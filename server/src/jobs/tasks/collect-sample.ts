@@ -1,5 +1,6 @@
 import type { DatabaseHandle } from "../../db/client.js";
 import type { Logger } from "../../logger.js";
+import type { ServerMetrics } from "../../observability/metrics.js";
 import { type CollectorOptions, collectSample } from "../../sampling/collect-sample.js";
 import { analysisDue } from "../../verdict/analysis-due.js";
 import type { JobQueue, QueuedJob, SampleJob } from "../queue.js";
@@ -10,6 +11,7 @@ export function collectSampleTask(deps: {
   queue: JobQueue;
   logger: Logger;
   collector: CollectorOptions;
+  metrics?: ServerMetrics;
 }) {
   return async ({ data: slot }: QueuedJob<SampleJob>) => {
     const result = await collectSample(
@@ -17,6 +19,11 @@ export function collectSampleTask(deps: {
       slot,
     );
     if (result.status !== "settled") return;
+    if (result.written) {
+      deps.metrics?.samples.inc({ phase: slot.phase, outcome: result.written.outcome });
+      if ("latenessMs" in result.written)
+        deps.metrics?.sampleLateness.observe({ phase: slot.phase }, result.written.latenessMs / 1000);
+    }
     if (result.nextBaseline) {
       await deps.queue.enqueueBaseline(deps.database.executor, slot.deploymentId, {
         sequence: result.nextBaseline.sequence,

@@ -1,6 +1,7 @@
 import type { DatabaseHandle } from "../../db/client.js";
 import type { Logger } from "../../logger.js";
 import type { DeliveryOptions } from "../../notifications/deliver.js";
+import type { ServerMetrics } from "../../observability/metrics.js";
 import type { CollectorOptions } from "../../sampling/collect-sample.js";
 import {
   ANALYZE_QUEUE,
@@ -28,7 +29,7 @@ export interface WorkerOptions {
 /** Consumes the collection and analysis queues in this process. */
 export function startTasks(
   queue: JobQueue,
-  deps: { database: DatabaseHandle; logger: Logger },
+  deps: { database: DatabaseHandle; logger: Logger; metrics?: ServerMetrics },
   options: WorkerOptions,
 ): void {
   queue.work<SampleJob>(COLLECT_QUEUE, collectSampleTask({ ...deps, queue, collector: options.collector }), {
@@ -37,7 +38,11 @@ export function startTasks(
   });
   queue.work<AnalyzeJob>(
     ANALYZE_QUEUE,
-    analyzeDeploymentTask({ db: deps.database.db, logger: deps.logger }),
+    analyzeDeploymentTask({
+      db: deps.database.db,
+      logger: deps.logger,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    }),
     {
       concurrency: options.analyzeConcurrency,
       idlePollMs: options.idlePollMs,
