@@ -1,3 +1,5 @@
+import type { FieldProblem } from "@seqpulse/types";
+
 export const errorStatus = {
   validation_error: 400,
   invalid_json: 400,
@@ -36,18 +38,13 @@ export const errorTitle: Record<ErrorCode, string> = {
   service_unavailable: "Service unavailable",
 };
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
-
 /** The one error type services throw; the app turns it into an RFC 9457 problem response. */
 export class AppError extends Error {
   readonly status: number;
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
-    readonly extra: { errors?: FieldError[]; [key: string]: unknown } = {},
+    readonly extra: { errors?: FieldProblem[]; [key: string]: unknown } = {},
   ) {
     super(detail);
     this.status = errorStatus[code];

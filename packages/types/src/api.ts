@@ -47,7 +47,7 @@ export const CiMetadata = z
     event: optionalText(100),
     ref: optionalText(255),
   })
-  .catchall(z.union([z.string().max(500), z.number(), z.boolean(), z.null(), z.undefined()]))
+  .catchall(z.union([z.string().max(500), z.number(), z.boolean(), z.null()]).optional())
   .refine((ci) => Object.keys(ci).length <= 30, "at most 30 fields");
 export type CiMetadata = z.infer<typeof CiMetadata>;
 
@@ -184,16 +184,33 @@ export const DeploymentList = z.object({
 });
 export type DeploymentList = z.infer<typeof DeploymentList>;
 
+/** One field's problem: `path` is dotted (`ci.run_id`), `(root)` for the body itself. */
+export const FieldProblem = z.object({ path: z.string(), message: z.string() });
+export type FieldProblem = z.infer<typeof FieldProblem>;
+
+/** An RFC 9457 problem body, with the extension members some codes carry. */
 export const ProblemDetails = z.object({
   type: z.string(),
   title: z.string(),
   status: z.number().int(),
   code: z.string(),
   detail: z.string(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  /** validation_error, metrics_endpoint_required, metrics_endpoint_mismatch: each field's problem. */
+  errors: z.array(FieldProblem).optional(),
+  /** environment_busy, idempotency_key_reused: the deployment that holds the environment or the key. */
+  deployment_id: z.uuid().optional(),
+  deployment_number: z.number().int().optional(),
+  /** env_not_allowed: the environments the project accepts. */
+  allowed_envs: z.array(z.string()).optional(),
   request_id: z.string().optional(),
 });
 export type ProblemDetails = z.infer<typeof ProblemDetails>;
+
+export const HealthStatus = z.object({ status: z.literal("ok") });
+export type HealthStatus = z.infer<typeof HealthStatus>;
+
+export const ReadyStatus = z.object({ status: z.literal("ready") });
+export type ReadyStatus = z.infer<typeof ReadyStatus>;
 
 export const CreateProjectRequest = z
   .object({

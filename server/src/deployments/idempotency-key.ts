@@ -2,8 +2,9 @@ import { MAX_IDEMPOTENCY_KEY_LENGTH } from "@seqpulse/types";
 import { AppError } from "../errors.js";
 
 export interface IdempotencyKeySources {
-  idempotencyKeyHeader?: string | undefined;
-  xIdempotencyKeyHeader?: string | undefined;
+  /** One entry per header line received: a client may repeat a header. */
+  idempotencyKeyHeaders?: readonly string[];
+  xIdempotencyKeyHeaders?: readonly string[];
   body?: string | null | undefined;
 }
 
@@ -14,14 +15,13 @@ export interface IdempotencyKeySources {
  */
 export function resolveIdempotencyKey(sources: IdempotencyKeySources): string | undefined {
   const candidates = [
-    { source: "Idempotency-Key header", raw: sources.idempotencyKeyHeader, structured: true },
-    { source: "X-Idempotency-Key header", raw: sources.xIdempotencyKeyHeader, structured: true },
-    { source: "idempotency_key body field", raw: sources.body ?? undefined, structured: false },
+    { source: "Idempotency-Key header", raws: sources.idempotencyKeyHeaders ?? [], structured: true },
+    { source: "X-Idempotency-Key header", raws: sources.xIdempotencyKeyHeaders ?? [], structured: true },
+    { source: "idempotency_key body field", raws: sources.body ? [sources.body] : [], structured: false },
   ]
-    .filter((candidate) => candidate.raw !== undefined)
     .map((candidate) => ({
       ...candidate,
-      key: normalizeKey(candidate.raw as string, candidate.structured, candidate.source),
+      key: sourceKey(candidate.raws, candidate.structured, candidate.source),
     }))
     .filter((candidate): candidate is typeof candidate & { key: string } => candidate.key !== undefined);
 
@@ -34,6 +34,22 @@ export function resolveIdempotencyKey(sources: IdempotencyKeySources): string | 
     );
   }
   return first?.key;
+}
+
+/** The key of one source; a header repeated with different keys is a conflict, not a list. */
+function sourceKey(raws: readonly string[], structured: boolean, source: string): string | undefined {
+  const keys = new Set<string>();
+  for (const raw of raws) {
+    const key = normalizeKey(raw, structured, source);
+    if (key !== undefined) keys.add(key);
+  }
+  if (keys.size > 1) {
+    throw new AppError(
+      "idempotency_key_conflict",
+      `the request repeats the ${source} with ${keys.size} different keys; send the header once, with one key`,
+    );
+  }
+  return keys.values().next().value;
 }
 
 function normalizeKey(raw: string, structured: boolean, source: string): string | undefined {

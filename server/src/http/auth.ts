@@ -3,6 +3,7 @@ import { AppError } from "../errors.js";
 import { secretMatches, sha256Hex } from "../projects/credentials.js";
 import { authenticateApiKey } from "../projects/service.js";
 import type { AppDeps, AppEnv } from "./context.js";
+import { routeNotFound } from "./problem.js";
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -31,7 +32,7 @@ export function requireApiKey(deps: AppDeps): MiddlewareHandler<AppEnv> {
 export function requireAdminToken(adminToken: string | undefined): MiddlewareHandler<AppEnv> {
   const expectedHash = adminToken ? sha256Hex(adminToken) : undefined;
   return async (c, next) => {
-    if (!expectedHash) throw new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`);
+    if (!expectedHash) throw routeNotFound(c);
     const token = bearerToken(c.req.header("authorization"));
     if (!token || !secretMatches(token, expectedHash)) {
       throw new AppError("unauthorized", "admin routes need Authorization: Bearer <SEQPULSE_ADMIN_TOKEN>");

@@ -1,3 +1,4 @@
+import type { FieldProblem } from "@seqpulse/types";
 import type { Context } from "hono";
 import type { z } from "zod";
 import { AppError } from "../errors.js";
@@ -16,6 +17,13 @@ export async function readJsonBody<Schema extends z.ZodType>(
       `send the body as JSON with Content-Type: application/json (got ${contentType ? `"${contentType}"` : "none"})`,
     );
   }
+  const encoding = c.req.header("content-encoding")?.trim().toLowerCase();
+  if (encoding && encoding !== "identity") {
+    throw new AppError(
+      "unsupported_media_type",
+      `the body is sent with Content-Encoding: ${encoding}; send it uncompressed (no Content-Encoding, or identity)`,
+    );
+  }
   const text = await c.req.text();
   let value: unknown;
   try {
@@ -23,15 +31,11 @@ export async function readJsonBody<Schema extends z.ZodType>(
   } catch (error) {
     throw new AppError("invalid_json", `the request body is not valid JSON: ${(error as Error).message}`);
   }
-  const unstorable = findUnstorableText(value);
-  if (unstorable) {
-    throw new AppError(
-      "validation_error",
-      `invalid request body: ${unstorable.path}: ${unstorable.message}`,
-      {
-        errors: [unstorable],
-      },
-    );
+  const refused = findRefusedContent(value);
+  if (refused) {
+    throw new AppError("validation_error", `invalid request body: ${refused.path}: ${refused.message}`, {
+      errors: [refused],
+    });
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationError(parsed.error, "request body");
@@ -46,6 +50,12 @@ function textProblem(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Keys that name an object's prototype machinery. JSON.parse keeps them as own keys, but copying
+ * them onto an object (as schema parsing does) changes its prototype or is silently dropped.
+ */
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 interface Visit {
   value: unknown;
   key?: string;
@@ -53,11 +63,11 @@ interface Visit {
 }
 
 /**
- * PostgreSQL text and jsonb cannot store U+0000 or unpaired surrogates: find either anywhere in
- * the body, keys included. Iterative, with parent links instead of copied paths, so a deeply
+ * What no body may hold, anywhere, keys included: text PostgreSQL cannot store (U+0000, unpaired
+ * surrogates) and prototype keys. Iterative, with parent links instead of copied paths, so a deeply
  * nested body costs time linear in its size.
  */
-function findUnstorableText(body: unknown): { path: string; message: string } | undefined {
+function findRefusedContent(body: unknown): FieldProblem | undefined {
   const pathOf = (visit: Visit) => {
     const keys: string[] = [];
     for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.parent) keys.unshift(at.key);
@@ -72,7 +82,11 @@ function findUnstorableText(body: unknown): { path: string; message: string } | 
       for (const [key, item] of Object.entries(visit.value)) {
         const message = textProblem(key);
         if (message) return { path: pathOf(visit), message: `a key ${message}` };
-        pending.push({ value: item, key, parent: visit });
+        const entry = { value: item, key, parent: visit };
+        if (PROTOTYPE_KEYS.has(key)) {
+          return { path: pathOf(entry), message: `"${key}" is not allowed as a field name` };
+        }
+        pending.push(entry);
       }
     }
   }
