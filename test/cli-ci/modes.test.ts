@@ -226,12 +226,15 @@ describe("seqpulse CLI, bundled, against a real server", { timeout: 120_000 }, (
 
     it("run -- <command that exits 3>: finishes failed, skips the gate and exits 3", async ({ expect }) => {
       const project = await world.project();
+      // A key on the command line is not echoed (what the command prints is its own business).
       const run = await cli(project, [
         "run",
         "--wait",
         "--",
         ...deploy("console.log('boom'); process.exit(3)"),
+        project.api_key,
       ]);
+      expect(run.stdout).toContain("process.exit(3) [redacted]");
       expect(run.code).toBe(3);
       expect(run.stdout).toContain("boom");
       expect(run.stdout).toContain("the deploy command exited with 3: result failed");

@@ -1,4 +1,4 @@
-import { createSeqPulseClient } from "@seqpulse/client";
+import { createSeqPulseClient, type RetryEvent, type SeqPulseClient } from "@seqpulse/client";
 import cliPackage from "../package.json" with { type: "json" };
 import { closest, parseArgs, UsageError } from "./args.js";
 import { detectCi, type Env } from "./ci.js";
@@ -69,11 +69,11 @@ async function runCommand(
       maxDelayMs: settings.tuning.maxDelayMs,
     };
     const userAgent = `seqpulse-cli/${CLI_VERSION} node/${process.version}`;
-    const onRetry: Parameters<typeof createSeqPulseClient>[0]["onRetry"] = (event) =>
+    const onRetry = (event: RetryEvent) =>
       reporter.info(
         `SeqPulse: ${event.method} ${event.path} failed (${event.reason}); retrying in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt + 1} of ${event.attempts})`,
       );
-    let client: ReturnType<typeof createSeqPulseClient>;
+    let client: SeqPulseClient;
     try {
       client = createSeqPulseClient({
         apiUrl: settings.apiUrl,

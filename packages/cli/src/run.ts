@@ -134,7 +134,8 @@ async function triggerRunFinish(
       description: `was not started (${relay.received} received)`,
     };
   } else {
-    reporter.info(`SeqPulse: running ${command.join(" ")}`);
+    // The command line may pass the key on (./deploy.sh "$SEQPULSE_API_KEY"): it is not echoed.
+    reporter.info(`SeqPulse: running ${command.join(" ").replaceAll(settings.apiKey, "[redacted]")}`);
     outcome = await runDeployCommand(command, relay);
   }
   ctx.output.command_exit_code = outcome.exitCode;
