@@ -1,0 +1,175 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import {
+  CreateDestinationRequest,
+  CreateDestinationResponse,
+  DeliveryList,
+  DestinationList,
+  TestDeliveryResponse,
+} from "@seqpulse/types";
+import { z } from "zod";
+import { AppError } from "../errors.js";
+import { requireAdminToken } from "../http/auth.js";
+import type { AppDeps, AppEnv } from "../http/context.js";
+import { readJsonBody } from "../http/json.js";
+import { ADMIN_SECURITY, jsonResponse, openapiRoute, problemResponses } from "../http/openapi.js";
+import { validationError } from "../http/problem.js";
+import {
+  createDestination,
+  deleteDestination,
+  listDeliveries,
+  listDestinations,
+  sendTest,
+} from "./destinations.js";
+
+const ProjectParams = z.object({ projectId: z.uuid() });
+const DestinationParams = z.object({ destinationId: z.uuid() });
+const DeletedDestination = z.object({ id: z.uuid(), deleted: z.literal(true) });
+const DeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+
+const createDestinationRoute = createRoute({
+  method: "post",
+  path: "/projects/{projectId}/destinations",
+  tags: ["Notifications"],
+  summary: "Add a Slack or generic webhook destination; a webhook's signing secret is answered once",
+  security: ADMIN_SECURITY,
+  request: {
+    params: ProjectParams,
+    body: { required: true, content: { "application/json": { schema: CreateDestinationRequest } } },
+  },
+  responses: {
+    201: jsonResponse(
+      CreateDestinationResponse,
+      "The destination, with its signing secret (webhooks; shown only now).",
+    ),
+    ...problemResponses([
+      "validation_error",
+      "invalid_json",
+      "unauthorized",
+      "not_found",
+      "payload_too_large",
+      "unsupported_media_type",
+      "service_unavailable",
+    ]),
+  },
+});
+
+const listDestinationsRoute = createRoute({
+  method: "get",
+  path: "/projects/{projectId}/destinations",
+  tags: ["Notifications"],
+  summary: "The project's notification destinations (never their secrets)",
+  security: ADMIN_SECURITY,
+  request: { params: ProjectParams },
+  responses: {
+    200: jsonResponse(DestinationList, "The destinations."),
+    ...problemResponses(["unauthorized", "not_found", "service_unavailable"]),
+  },
+});
+
+const deleteDestinationRoute = createRoute({
+  method: "delete",
+  path: "/destinations/{destinationId}",
+  tags: ["Notifications"],
+  summary: "Remove a destination and its delivery log",
+  security: ADMIN_SECURITY,
+  request: { params: DestinationParams },
+  responses: {
+    200: jsonResponse(DeletedDestination, "Removed, with its delivery log."),
+    ...problemResponses(["unauthorized", "not_found", "service_unavailable"]),
+  },
+});
+
+const testDestinationRoute = createRoute({
+  method: "post",
+  path: "/destinations/{destinationId}/test",
+  tags: ["Notifications"],
+  summary: "Send a test message; it is delivered (and retried) like any notification",
+  security: ADMIN_SECURITY,
+  request: { params: DestinationParams },
+  responses: {
+    202: jsonResponse(TestDeliveryResponse, "The test delivery is queued; follow it in the delivery log."),
+    ...problemResponses(["unauthorized", "not_found", "service_unavailable"]),
+  },
+});
+
+const deliveriesRoute = createRoute({
+  method: "get",
+  path: "/destinations/{destinationId}/deliveries",
+  tags: ["Notifications"],
+  summary: "The destination's delivery log, newest first, with every attempt",
+  security: ADMIN_SECURITY,
+  request: { params: DestinationParams, query: DeliveriesQuery },
+  responses: {
+    200: jsonResponse(DeliveryList, "The deliveries."),
+    ...problemResponses(["validation_error", "unauthorized", "not_found", "service_unavailable"]),
+  },
+});
+
+function param(value: string | undefined, schema: z.ZodType, what: string): string {
+  if (!schema.safeParse(value).success) {
+    throw new AppError("not_found", `no ${what} ${JSON.stringify(value ?? "")} (ids are UUIDs)`);
+  }
+  return value as string;
+}
+
+/** Notification destinations per project, behind the admin token like the project routes. */
+export function notificationAdminRoutes(deps: AppDeps) {
+  const { db } = deps;
+  const app = new OpenAPIHono<AppEnv>();
+  app.use("/projects/:projectId/destinations", requireAdminToken(deps.adminToken));
+  app.use("/destinations/*", requireAdminToken(deps.adminToken));
+
+  openapiRoute(app, createDestinationRoute, async (c) => {
+    const projectId = param(c.req.param("projectId"), ProjectParams.shape.projectId, "project");
+    const input = await readJsonBody(c, CreateDestinationRequest);
+    const destination = await createDestination({
+      db,
+      projectId,
+      input,
+      allowPrivateEndpoints: deps.allowPrivateEndpoints === true,
+    });
+    c.get("logger").info("notification destination created", {
+      destination_id: destination.id,
+      project_id: projectId,
+      kind: destination.kind,
+    });
+    return c.json(destination, 201);
+  });
+
+  openapiRoute(app, listDestinationsRoute, async (c) => {
+    const projectId = param(c.req.param("projectId"), ProjectParams.shape.projectId, "project");
+    return c.json({ items: await listDestinations({ db, projectId }) }, 200);
+  });
+
+  openapiRoute(app, deleteDestinationRoute, async (c) => {
+    const destinationId = param(
+      c.req.param("destinationId"),
+      DestinationParams.shape.destinationId,
+      "destination",
+    );
+    await deleteDestination({ db, destinationId });
+    return c.json({ id: destinationId, deleted: true as const }, 200);
+  });
+
+  openapiRoute(app, testDestinationRoute, async (c) => {
+    const destinationId = param(
+      c.req.param("destinationId"),
+      DestinationParams.shape.destinationId,
+      "destination",
+    );
+    return c.json(await sendTest({ db, destinationId }), 202);
+  });
+
+  openapiRoute(app, deliveriesRoute, async (c) => {
+    const destinationId = param(
+      c.req.param("destinationId"),
+      DestinationParams.shape.destinationId,
+      "destination",
+    );
+    const query = DeliveriesQuery.safeParse(c.req.query());
+    if (!query.success) throw validationError(query.error, "query");
+    return c.json({ items: await listDeliveries({ db, destinationId, limit: query.data.limit }) }, 200);
+  });
+
+  return app;
+}
