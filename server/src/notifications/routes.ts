@@ -29,7 +29,8 @@ const DeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(200
 const createDestinationRoute = createRoute({
   method: "post",
   path: "/projects/{projectId}/destinations",
-  tags: ["Notifications"],
+  tags: ["Admin"],
+  operationId: "createNotificationDestination",
   summary: "Add a Slack or generic webhook destination; a webhook's signing secret is answered once",
   security: ADMIN_SECURITY,
   request: {
@@ -56,7 +57,8 @@ const createDestinationRoute = createRoute({
 const listDestinationsRoute = createRoute({
   method: "get",
   path: "/projects/{projectId}/destinations",
-  tags: ["Notifications"],
+  tags: ["Admin"],
+  operationId: "listNotificationDestinations",
   summary: "The project's notification destinations (never their secrets)",
   security: ADMIN_SECURITY,
   request: { params: ProjectParams },
@@ -69,7 +71,8 @@ const listDestinationsRoute = createRoute({
 const deleteDestinationRoute = createRoute({
   method: "delete",
   path: "/destinations/{destinationId}",
-  tags: ["Notifications"],
+  tags: ["Admin"],
+  operationId: "deleteNotificationDestination",
   summary: "Remove a destination and its delivery log",
   security: ADMIN_SECURITY,
   request: { params: DestinationParams },
@@ -82,7 +85,8 @@ const deleteDestinationRoute = createRoute({
 const testDestinationRoute = createRoute({
   method: "post",
   path: "/destinations/{destinationId}/test",
-  tags: ["Notifications"],
+  tags: ["Admin"],
+  operationId: "testNotificationDestination",
   summary: "Send a test message; it is delivered (and retried) like any notification",
   security: ADMIN_SECURITY,
   request: { params: DestinationParams },
@@ -95,7 +99,8 @@ const testDestinationRoute = createRoute({
 const deliveriesRoute = createRoute({
   method: "get",
   path: "/destinations/{destinationId}/deliveries",
-  tags: ["Notifications"],
+  tags: ["Admin"],
+  operationId: "listNotificationDeliveries",
   summary: "The destination's delivery log, newest first, with every attempt",
   security: ADMIN_SECURITY,
   request: { params: DestinationParams, query: DeliveriesQuery },
