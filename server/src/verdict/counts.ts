@@ -4,8 +4,7 @@
  * (quasi-Poisson) so that bursty services do not look significant by volume alone.
  */
 import type { AnalysisSettings } from "@seqpulse/types";
-import { median } from "@seqpulse/types";
-import { INCONCLUSIVE_FACTOR } from "./distribution.js";
+import { INCONCLUSIVE_EFFECT, INCONCLUSIVE_FACTOR } from "./distribution.js";
 import { type Evidence, latestHalf, type Slot } from "./evidence.js";
 import {
   cleanProduct,
@@ -15,11 +14,12 @@ import {
   formatPercent,
   formatValue,
   type Judgement,
+  lookAlpha,
   makeReason,
   marginOf,
   rollbackAlpha,
 } from "./findings.js";
-import { binomialUpperTail, finite, poissonRateRatioTest, theilSen } from "./stats.js";
+import { binomialUpperTail, finite, poissonRateRatioTest, pseudoMedian, theilSen } from "./stats.js";
 
 /** Dispersion can only be estimated from this many baseline observations with counts. */
 export const MIN_DISPERSION_OBSERVATIONS = 3;
@@ -212,7 +212,21 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
       marginOf(logRatio, Math.log(rule.regression_min_ratio), ratioError),
       marginOf(excess, rule.min_excess_errors, excessError),
     );
-    return { rate, excess, ratio, reached, pValue, margin, events: window.events, requests: window.requests };
+    const large =
+      ratio >= 1 + INCONCLUSIVE_EFFECT * (rule.regression_min_ratio - 1) &&
+      excess >= INCONCLUSIVE_EFFECT * rule.min_excess_errors &&
+      rate - baseRate >= INCONCLUSIVE_EFFECT * rule.regression_min_delta;
+    return {
+      rate,
+      excess,
+      ratio,
+      reached,
+      large,
+      pValue,
+      margin,
+      events: window.events,
+      requests: window.requests,
+    };
   };
   const whole = assess(post);
   const latest = assess(end);
@@ -220,8 +234,9 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
   const few = base.observations < MIN_DISPERSION_OBSERVATIONS;
   const strictAlpha = rollbackAlpha(alpha, few);
 
-  const wholeFinds = whole.reached && whole.pValue < alpha;
-  const endFinds = latest.reached && latest.pValue < alpha && latest.events >= 2;
+  const look = lookAlpha(alpha);
+  const wholeFinds = whole.reached && whole.pValue < look;
+  const endFinds = latest.reached && latest.pValue < look && latest.events >= 2;
   if (wholeFinds || endFinds) {
     const deciding = endFinds && !wholeFinds ? latest : whole;
     const recovered = !latest.reached;
@@ -236,7 +251,7 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
         )
       : deciding.pValue;
     // A regression seen only in the latest half recommends rollback when the whole window confirms it.
-    const confirmed = deciding === whole || whole.pValue < alpha;
+    const confirmed = deciding === whole || whole.pValue < look;
     const severity =
       rule.critical && !recovered && confirmed && rollbackP < strictAlpha && post.observations >= 2
         ? "critical"
@@ -277,7 +292,7 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
     };
   }
   const leaning = [whole, latest].find(
-    (window) => window.reached && window.pValue < INCONCLUSIVE_FACTOR * alpha,
+    (window) => window.large && window.pValue < INCONCLUSIVE_FACTOR * alpha,
   );
   if (leaning) {
     return {
@@ -302,7 +317,7 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
             message:
               `error_rate looks higher than the baseline (${formatValue("error_rate", baseRate)} → ${formatValue("error_rate", leaning.rate)}, ` +
               `${countText(leaning.excess)} more errors than predicted) but ${countText(leaning.events)} errors in ${countText(leaning.requests)} requests ` +
-              `are not significant (exact Poisson rate test ${formatP(leaning.pValue)}, needs p < ${alpha}); more requests would decide`,
+              `are not significant (exact Poisson rate test ${formatP(leaning.pValue)}, needs p < ${lookAlpha(alpha)}); more requests would decide`,
           }),
         },
       ],
@@ -328,7 +343,7 @@ const referenceCache = new WeakMap<
   { maxDrop: number; reference: TrafficReference | null }
 >();
 
-/** The baseline's traffic level: its median rate, or lower when the baseline itself was declining. */
+/** The baseline's traffic level: its pseudo-median rate, or lower when the baseline itself was declining. */
 export function trafficReference(evidence: Evidence): TrafficReference | null {
   const maxDrop = evidence.settings.requests_per_sec.max_drop;
   const cached = referenceCache.get(evidence.baseline);
@@ -342,7 +357,7 @@ function computeTrafficReference(baseline: readonly Slot[], maxDrop: number): Tr
   const slots = baseline.filter((slot) => slot.requests !== null);
   if (slots.length === 0) return null;
   const rates = slots.map((slot) => (slot.requests as number) / slot.seconds);
-  const level = median(rates) as number;
+  const level = pseudoMedian(rates);
   const base = totals(slots);
   let rate = level;
   if (slots.length >= MIN_OBSERVATIONS_FOR_BASELINE_TREND) {
@@ -404,11 +419,12 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
   const reached = postRate < floor;
   const endReached = endRate < floor;
 
-  if ((reached && pValue < alpha) || (endReached && endP < alpha)) {
+  const look = lookAlpha(alpha);
+  if ((reached && pValue < look) || (endReached && endP < look)) {
     const drop = 1 - (endReached ? endRate : postRate) / reference.rate;
     const few = reference.totals.observations < MIN_DISPERSION_OBSERVATIONS;
     const failFastDrop = Math.min(1, rule.max_drop * settings.fail_fast_factor);
-    const deciding = reached && pValue < alpha ? pValue : endP;
+    const deciding = reached && pValue < look ? pValue : endP;
     const recovered = !endReached;
     // Against a single baseline observation, whose burstiness is unknown, a rollback needs a gross drop
     // (max_drop × fail_fast_factor) that is significantly below the floor itself.
@@ -456,7 +472,9 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
       ],
     };
   }
-  if (reached && pValue < INCONCLUSIVE_FACTOR * alpha) {
+  // Leaning towards a large drop (twice max_drop) that lasts to the end, but not significantly.
+  const largeDrop = 1 - postRate / reference.rate >= Math.min(1, INCONCLUSIVE_EFFECT * rule.max_drop);
+  if (largeDrop && endReached && pValue < INCONCLUSIVE_FACTOR * alpha) {
     return {
       notes: [],
       clearances: [],
@@ -479,7 +497,7 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
             needed: { baseline_observations: null, post_observations: null },
             message:
               `requests_per_sec looks lower than the baseline (${formatValue("requests_per_sec", reference.rate)} → ${formatValue("requests_per_sec", postRate)}) ` +
-              `but not beyond the baseline's own variation (exact Poisson rate test ${formatP(pValue)}, needs p < ${alpha}); a longer window would decide`,
+              `but not beyond the baseline's own variation (exact Poisson rate test ${formatP(pValue)}, needs p < ${lookAlpha(alpha)}); a longer window would decide`,
           }),
         },
       ],

@@ -14,6 +14,7 @@ import {
   formatPercent,
   formatValue,
   type Judgement,
+  lookAlpha,
   makeReason,
   marginOf,
   pluralize,
@@ -49,6 +50,11 @@ const MIN_TREND_OBSERVATIONS = 5;
  * no direction is not evidence either way.
  */
 export const INCONCLUSIVE_FACTOR = 5;
+/**
+ * ...and only for a large apparent change, at least this many times the minimum effect: a change
+ * just past the threshold that is not significant is what noise looks like.
+ */
+export const INCONCLUSIVE_EFFECT = 2;
 /** Confidence of the Hodges-Lehmann interval whose width gives the shift's standard error. */
 const SHIFT_INTERVAL = 0.9;
 
@@ -171,7 +177,7 @@ function judgeAgainstDistribution(context: Context, baseLevel: number, required:
       u: test.u,
       pValue: test.pValue,
       reached: shift.shift >= required,
-      significant: test.pValue < alpha,
+      significant: test.pValue < lookAlpha(alpha),
     };
   };
   const whole = compare(post.values);
@@ -227,7 +233,9 @@ function judgeAgainstDistribution(context: Context, baseLevel: number, required:
   }
 
   const leaning = [whole, end].find(
-    (comparison) => comparison.reached && comparison.pValue < INCONCLUSIVE_FACTOR * alpha,
+    (comparison) =>
+      comparison.shift.shift >= INCONCLUSIVE_EFFECT * required &&
+      comparison.pValue < INCONCLUSIVE_FACTOR * alpha,
   );
   if (leaning) {
     const observed = sign * (baseLevel + leaning.shift.shift);
@@ -254,7 +262,7 @@ function judgeAgainstDistribution(context: Context, baseLevel: number, required:
             message:
               `${rule.metric} looks ${rule.higherIsWorse ? "worse" : "lower"} than the baseline ` +
               `(${formatValue(rule.metric, sign * baseLevel)} → ${formatValue(rule.metric, observed)}, past ${formatValue(rule.metric, threshold)}) ` +
-              `but the difference is not significant (Mann-Whitney ${formatP(leaning.pValue)}, needs p < ${alpha})` +
+              `but the difference is not significant (Mann-Whitney ${formatP(leaning.pValue)}, needs p < ${lookAlpha(alpha)})` +
               (needed === null ? "" : `; about ${needed} post samples would decide`),
           }),
         },

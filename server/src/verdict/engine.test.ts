@@ -213,6 +213,17 @@ describe("errors on counts", () => {
     expect(withExcess(8).reasons.map((r) => [r.metric, r.rule])).toEqual([["error_rate", "regression"]]);
   });
 
+  it("an error rate exactly at limit × safety_factor (0.9 %) is no breach", () => {
+    const atLimit = (errors: number) =>
+      run({
+        baseline: history({ count: 30, counts: () => ({ requests: 6000, errors: 54 }) }),
+        post: posts({ count: 10, counts: () => ({ requests: 6000, errors }) }),
+        settings: settingsWith({ significance_level: 0.2 }),
+      }).reasons.filter((r) => r.rule === "absolute_limit");
+    expect(atLimit(54)).toEqual([]);
+    expect(atLimit(60).map((r) => [r.metric, r.threshold])).toEqual([["error_rate", 0.009]]);
+  });
+
   it("without counts, estimates them from requests_per_sec × interval and says so", () => {
     const result = run({
       baseline: history({ count: 30, metrics: () => ({ requests_per_sec: 100, error_rate: 0.003 }) }),
@@ -289,9 +300,10 @@ describe("distributions against several baseline observations", () => {
 
   it("an effect that is not significant is inconclusive, with what would decide it", () => {
     const result = run({
-      // 4 post samples above all 3 baseline ones: exact p = 1/35, under 5 × 0.01 but not under 0.01.
+      // 4 post samples above all 3 baseline ones (shift ≈ 2.5 × the minimum effect): exact p = 1/35,
+      // under 5 × 0.01 but not under 0.01 / 2.
       baseline: history({ count: 3, metrics: (i) => ({ latency_p95: 100 + 30 * i }) }),
-      post: posts({ count: 4, metrics: (i) => ({ latency_p95: [190, 230, 240, 250][i] ?? 0 }) }),
+      post: posts({ count: 4, metrics: (i) => ({ latency_p95: [240, 250, 255, 260][i] ?? 0 }) }),
     });
     expect(result.verdict).toBe("warning");
     expect(result.reasons.map((r) => [r.metric, r.rule])).toEqual([["latency_p95", "inconclusive"]]);

@@ -36,6 +36,14 @@ const FEW_BASELINE_STRICTNESS = 10;
 /** The collector asks for fail-fast after every slot: those tests use significance_level ÷ 100. */
 export const FAIL_FAST_STRICTNESS = 100;
 
+/**
+ * Rules look twice, at the whole window and at its latest half: each look tests at half the
+ * significance level (Bonferroni), so that the two together keep it.
+ */
+export function lookAlpha(alpha: number): number {
+  return alpha / 2;
+}
+
 /** The p-value below which a finding may recommend a rollback. */
 export function rollbackAlpha(alpha: number, fewBaseline: boolean): number {
   return alpha / ROLLBACK_STRICTNESS / (fewBaseline ? FEW_BASELINE_STRICTNESS : 1);

@@ -11,6 +11,7 @@ import {
   normalQuantile,
   normalUpperTail,
   poissonRateRatioTest,
+  pseudoMedian,
   regularizedIncompleteBeta,
   robustSpread,
   theilSen,
@@ -245,6 +246,11 @@ describe("Theil-Sen and Kendall's tau", () => {
 });
 
 describe("helpers", () => {
+  it("pseudoMedian is the median of pairwise means (numpy: 3.0 and 21.5)", () => {
+    expect(pseudoMedian([1, 2, 3, 4, 100])).toBe(3);
+    expect(pseudoMedian([21, 24, 19, 30, 18, 22])).toBe(21.5);
+  });
+
   it("robustSpread is 1.4826 × MAD", () => {
     expect(robustSpread([1, 2, 3, 4, 100])).toBeCloseTo(1.4826, 10);
     expect(robustSpread([])).toBe(0);

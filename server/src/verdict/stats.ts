@@ -451,6 +451,21 @@ function sumOver(groups: number[], term: (size: number) => number): number {
 }
 
 /**
+ * Hodges-Lehmann location (pseudo-median): the median of all pairwise means (x_i + x_j) / 2, i ≤ j.
+ * As robust to outliers as a median for practical purposes (29 % breakdown), but far less coarse
+ * on small counts: the median of Poisson(21) buckets jumps by whole requests.
+ */
+export function pseudoMedian(values: readonly number[]): number {
+  const n = values.length;
+  const means = new Float64Array((n * (n + 1)) / 2);
+  let next = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) means[next++] = (values[i] as number) / 2 + (values[j] as number) / 2;
+  }
+  return middleOfSorted(means.sort());
+}
+
+/**
  * The median of values already sorted (the shared `median` sorts its own copy); the middle two are
  * halved before adding so that extreme values stay finite.
  */
