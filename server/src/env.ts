@@ -41,6 +41,8 @@ const EnvSchema = z.object({
     .optional()
     .transform((value) => (value === "" ? undefined : value))
     .refine((value) => value === undefined || value.length >= 16, "must be at least 16 characters"),
+  SEQPULSE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  SEQPULSE_RETENTION_DELETE_DEPLOYMENTS: booleanFlag.default(false),
   SEQPULSE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   // Console sessions: when unset, a secret is generated and kept in the data folder.
   SEQPULSE_SESSION_SECRET: z

@@ -5,6 +5,7 @@ import { locateDatabase } from "./db/bootstrap.js";
 import { connectDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { waitForDatabase } from "./db/wait.js";
+import { sweepExpiredData } from "./deployments/retention.js";
 import { abandonStaleRunning, requeueOverdueAnalyses } from "./deployments/sweep.js";
 import type { Config } from "./env.js";
 import { JobQueue } from "./jobs/queue.js";
@@ -47,7 +48,11 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
       },
     });
     stops.push(handle.close);
-    const queue = new JobQueue({ executor: handle.executor, logger });
+    const queue = new JobQueue({
+      executor: handle.executor,
+      logger,
+      retentionDays: config.SEQPULSE_RETENTION_DAYS,
+    });
     const metrics = createServerMetrics(handle.db);
 
     if (config.SEQPULSE_ROLE !== "api") {
@@ -129,7 +134,12 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
   }
 }
 
-/** Abandons stale running deployments and re-queues overdue analyses, every sweep interval. */
+const RETENTION_INTERVAL_MS = 24 * 3600 * 1000;
+
+/**
+ * Abandons stale running deployments and re-queues overdue analyses, every sweep interval; once a
+ * day, deletes what outlived the retention.
+ */
 function startSweep(
   config: Config,
   handle: ReturnType<typeof connectDatabase>,
@@ -137,6 +147,8 @@ function startSweep(
   logger: Logger,
 ): () => Promise<void> {
   let sweeping = false;
+  // The first sweep after start runs the retention too; then once a day.
+  let lastRetention = 0;
   const sweep = async () => {
     if (sweeping) return;
     sweeping = true;
@@ -153,6 +165,15 @@ function startSweep(
         });
       }
       const requeued = await requeueOverdueAnalyses({ db: handle.db, executor: handle.executor, queue });
+      if (Date.now() - lastRetention >= RETENTION_INTERVAL_MS) {
+        lastRetention = Date.now();
+        const removed = await sweepExpiredData(handle.db, {
+          defaultRetentionDays: config.SEQPULSE_RETENTION_DAYS,
+          deleteDeployments: config.SEQPULSE_RETENTION_DELETE_DEPLOYMENTS,
+          pauseMs: 50,
+        });
+        logger.info("retention sweep done", { ...removed, retention_days: config.SEQPULSE_RETENTION_DAYS });
+      }
       if (requeued.length > 0) {
         logger.warn("analyses overdue: queued again", { count: requeued.length, deployment_ids: requeued });
       }

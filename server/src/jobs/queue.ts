@@ -70,7 +70,16 @@ export class JobQueue {
   #stopping = false;
   readonly #wakers = new Set<() => void>();
 
-  constructor({ executor, logger }: { executor: SqlExecutor; logger: Logger }) {
+  constructor({
+    executor,
+    logger,
+    retentionDays = 90,
+  }: {
+    executor: SqlExecutor;
+    logger: Logger;
+    /** pg-boss deletes archived jobs after this many days, like SeqPulse's own retention. */
+    retentionDays?: number;
+  }) {
     this.#logger = logger;
     this.#executor = executor;
     this.#boss = new PgBoss({
@@ -82,6 +91,7 @@ export class JobQueue {
       schedule: false,
       maintenanceIntervalSeconds: MAINTENANCE_INTERVAL_SECONDS,
       archiveCompletedAfterSeconds: 3600,
+      deleteAfterDays: retentionDays,
     });
     this.#boss.on("error", (error) => logger.error("job queue error", errorFields(error)));
   }

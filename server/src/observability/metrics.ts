@@ -112,12 +112,12 @@ export function createServerMetrics(db: Database): ServerMetrics {
   return { registry, httpRequests, triggers, samples, sampleLateness, verdicts, notificationDeliveries };
 }
 
-interface QueueStats {
+type QueueStats = {
   name: string;
   state: string;
   count: number;
   oldest: number | null;
-}
+};
 
 async function readQueueStats(db: Database): Promise<QueueStats[]> {
   const { rows } = await db.execute<QueueStats>(

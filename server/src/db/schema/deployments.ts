@@ -44,6 +44,10 @@ export const deployments = pgTable(
     durationMs: integer("duration_ms"),
     abandonedAt: timestamp("abandoned_at", { withTimezone: true }),
     analyzedAt: timestamp("analyzed_at", { withTimezone: true }),
+    cancelledAt: timestamp("cancelled_at", { withTimezone: true }),
+    /** Who cancelled it and why, as the cancel request said; free text. */
+    cancelledBy: text("cancelled_by"),
+    cancelReason: text("cancel_reason"),
   },
   (table) => [
     uniqueIndex("uq_running_deployment").on(table.projectId, table.env).where(sql`state = 'running'`),
@@ -53,6 +57,8 @@ export const deployments = pgTable(
     uniqueIndex("uq_deployment_number").on(table.projectId, table.deploymentNumber),
     index("idx_deployments_project_env_number").on(table.projectId, table.env, table.deploymentNumber),
     index("idx_deployments_running_started").on(table.startedAt).where(sql`state = 'running'`),
+    // Retention finds expired deployments by age.
+    index("idx_deployments_started").on(table.startedAt),
     check("ck_deployments_state", oneOf(table.state, deploymentStates)),
     check(
       "ck_deployments_pipeline_result",
