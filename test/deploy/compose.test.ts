@@ -5,10 +5,16 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/src/env.js";
+import { createTestDatabase } from "../support/database.js";
+import { startServerProcess } from "../support/server-process.js";
+import { serverEnv } from "../worker/helpers.js";
 import {
   type ComposeService,
   durationSeconds,
+  effectiveInstructions,
   envFilesOf,
+  execForm,
+  ofKeyword,
   parseDockerfile,
   parseEnvFile,
   REPO_ROOT,
@@ -77,10 +83,32 @@ describe("compose.yaml", () => {
     }
   });
 
-  it("health-checks the API with the image's /readyz check and leaves it off where no HTTP is served", () => {
+  it("health-checks the API and the worker with the image's /readyz check, and not the one-shot migration", () => {
     expect(service("api").healthcheck).toBeUndefined();
-    expect(service("worker").healthcheck).toEqual({ disable: true });
+    expect(service("worker").healthcheck).toBeUndefined();
     expect(service("migrate").healthcheck).toEqual({ disable: true });
+  });
+
+  it("finds a worker healthy with the image's HEALTHCHECK command while it runs, and unhealthy once stopped", async () => {
+    const healthcheck = ofKeyword(effectiveInstructions(parseDockerfile(), "production"), "HEALTHCHECK").at(-1);
+    const [program = "", ...args] = execForm(healthcheck);
+    const database = await createTestDatabase();
+    const worker = await startServerProcess(serverEnv(database.url, service("worker").environment));
+    try {
+      const listening = worker
+        .output()
+        .split("\n")
+        .find((line) => line.includes('"worker health and metrics listening"'));
+      const port = new URL((JSON.parse(listening ?? "{}") as { url: string }).url).port;
+      const check = () =>
+        run(program === "node" ? process.execPath : program, args, { env: { ...process.env, PORT: port } });
+      await expect(check()).resolves.toBeDefined();
+      expect(await worker.stop()).toBe(0);
+      await expect(check()).rejects.toMatchObject({ code: 1 });
+    } finally {
+      await worker.stop();
+      await database.close();
+    }
   });
 
   it("gives the server the time it takes to drain after docker stop's SIGTERM", () => {
