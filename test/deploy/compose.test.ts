@@ -90,8 +90,8 @@ describe("compose.yaml", () => {
   });
 
   it("finds a worker healthy with the image's HEALTHCHECK command while it runs, and unhealthy once stopped", async () => {
-    const healthcheck = ofKeyword(effectiveInstructions(parseDockerfile(), "production"), "HEALTHCHECK").at(-1);
-    const [program = "", ...args] = execForm(healthcheck);
+    const production = effectiveInstructions(parseDockerfile(), "production");
+    const [program = "", ...args] = execForm(ofKeyword(production, "HEALTHCHECK").at(-1));
     const database = await createTestDatabase();
     const worker = await startServerProcess(serverEnv(database.url, service("worker").environment));
     try {
