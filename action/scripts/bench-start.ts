@@ -2,7 +2,8 @@
  * How long the bundled action takes from process start to exit, against a real local SeqPulse server
  * (its own embedded PostgreSQL, SEQPULSE_ROLE=api). Runs `node -e 0` as the floor, then the main step
  * (a trigger) and the post step (finish + the summary's read) N times each, on every Node given.
- * Prints figures; it asserts nothing (a failed step stops it, so only successful runs are timed).
+ * Prints wall times (median, p95, min, max) and, on Linux, the mean CPU time of each step; it asserts
+ * nothing (a failed step stops it, so only successful runs are timed).
  *
  *   pnpm bench:action [--runs 30] [--node /path/to/node …] [--dist DIR …]
  *
@@ -13,6 +14,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -41,13 +43,30 @@ const nodes = values.node ?? [process.execPath, ...(node24Path() ? [node24Path()
 
 interface Timed {
   ms: number;
+  /** CPU time the process used (user + system); undefined where /proc does not tell. */
+  cpuMs: number | undefined;
   code: number | null;
   stdout: string;
+}
+
+/**
+ * CPU time of this process's reaped children so far, from /proc/self/stat (cutime + cstime, in clock
+ * ticks of 10 ms on Linux): unlike the wall time, it hardly moves when other work shares the machine.
+ */
+function childrenCpuMs(): number | undefined {
+  try {
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 function timed(command: string, args: string[], env: Record<string, string>, cwd: string): Promise<Timed> {
   return new Promise((done, fail) => {
     const started = performance.now();
+    const cpuBefore = childrenCpuMs();
     const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     child.stdout.on("data", (chunk) => {
@@ -57,7 +76,12 @@ function timed(command: string, args: string[], env: Record<string, string>, cwd
       stdout += chunk;
     });
     child.once("error", fail);
-    child.once("exit", (code) => done({ ms: performance.now() - started, code, stdout }));
+    child.once("exit", (code) => {
+      const ms = performance.now() - started;
+      const cpuAfter = childrenCpuMs();
+      const cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+      done({ ms, cpuMs, code, stdout });
+    });
   });
 }
 
@@ -65,10 +89,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
-function describe(name: string, samples: number[]): string {
-  const sorted = samples.toSorted((a, b) => a - b);
+function describe(name: string, runs: Timed[]): string {
+  const sorted = runs.map((run) => run.ms).toSorted((a, b) => a - b);
   const ms = (value: number) => `${value.toFixed(0).padStart(4)} ms`;
-  return `  ${name.padEnd(26)} median ${ms(median(sorted) as number)}  p95 ${ms(percentile(sorted, 95))}  min ${ms(sorted[0] as number)}  max ${ms(sorted.at(-1) as number)}`;
+  const cpu = runs.map((run) => run.cpuMs);
+  // Mean, not median: one run's CPU time is counted in whole 10 ms ticks.
+  const cpuMean = cpu.every((value) => value !== undefined)
+    ? `  CPU mean ${ms(cpu.reduce((sum, value) => sum + value, 0) / cpu.length)}`
+    : "";
+  return `  ${name.padEnd(26)} median ${ms(median(sorted) as number)}  p95 ${ms(percentile(sorted, 95))}  min ${ms(sorted[0] as number)}  max ${ms(sorted.at(-1) as number)}${cpuMean}`;
 }
 
 async function bundleSizes(distDir: string): Promise<string[]> {
@@ -113,9 +142,9 @@ try {
 
   const configurations = nodes.flatMap((node) => dists.map((distDir) => ({ node, distDir })));
   const timings = configurations.map(() => ({
-    floor: [] as number[],
-    main: [] as number[],
-    post: [] as number[],
+    floor: [] as Timed[],
+    main: [] as Timed[],
+    post: [] as Timed[],
   }));
   // One untimed round first: file caches and the server's first queries.
   for (let run = 0; run <= runs; run++) {
@@ -155,9 +184,9 @@ try {
           throw new Error(`the post step failed (exit ${finish.code}):\n${finish.stdout}`);
         }
         if (run > 0) {
-          timings[index]?.floor.push(nothing.ms);
-          timings[index]?.main.push(trigger.ms);
-          timings[index]?.post.push(finish.ms);
+          timings[index]?.floor.push(nothing);
+          timings[index]?.main.push(trigger);
+          timings[index]?.post.push(finish);
         }
       } finally {
         await rm(files, { recursive: true, force: true });
