@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import type { CreateProjectResponse, DeploymentDetail } from "@seqpulse/types";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Receiver, startReceiver } from "../notifications/receiver.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { type MetricsApp, startMetricsApp, values } from "../support/metrics-app.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
@@ -33,6 +34,7 @@ describe("the console, in a real headless Chromium against a real server", () =>
   let server: ServerProcess;
   let baseUrl: string;
   let browser: Browser;
+  let receiver: Receiver;
   let shop: CreateProjectResponse;
   let other: CreateProjectResponse;
   /** The shop's analyzed deployments: production on main (healthy) and staging on feature-x (errors). */
@@ -45,6 +47,7 @@ describe("the console, in a real headless Chromium against a real server", () =>
     server = await startServerProcess(serverEnv(database.url, { SEQPULSE_WORKER_CONCURRENCY: "16" }));
     baseUrl = apiUrlOf(server);
     browser = await launchBrowser();
+    receiver = await startReceiver();
     metrics.script("/healthy", [values()]);
     // The baseline is healthy; every post sample after it fails 30 % of requests.
     metrics.script("/failing", [values(), values({ error_rate: 0.3, latency_p95: 420 })]);
@@ -90,7 +93,7 @@ describe("the console, in a real headless Chromium against a real server", () =>
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
-    await metrics?.close();
+    await Promise.all([metrics?.close(), receiver?.close()]);
     await database?.close();
   });
 
@@ -292,6 +295,47 @@ describe("the console, in a real headless Chromium against a real server", () =>
     await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
       "ledger · production #1",
     );
+  });
+
+  it("lets the admin add a webhook, shows its secret once, sends a test and shows the delivery log", async () => {
+    receiver.setup("/console-hook", { steps: [{ status: 200 }] });
+    const { page } = await browser.newSession();
+    await signIn(page, baseUrl, ADMIN_TOKEN, `/projects/${shop.project_id}/notifications`);
+    await page.getByLabel("Name").fill("ops webhook");
+    await page.getByLabel("Kind").selectOption("webhook");
+    await page.getByLabel("URL").fill(receiver.url("/console-hook"));
+    await page.getByLabel("deployment.abandoned").uncheck();
+    await page.getByLabel("Verdicts to send").selectOption("warning");
+    await Promise.all([
+      page.waitForLoadState("load"),
+      page.getByRole("button", { name: "Add destination" }).click(),
+    ]);
+    const secret = (await page.locator("#new-secret").textContent()) ?? "";
+    expect(secret).toMatch(/^whsec_/);
+    receiver.setSecret("/console-hook", secret);
+    const card = page.locator("section.destination", { hasText: "ops webhook" });
+    await expect(card.textContent()).resolves.toContain("verdict, verdict.decided");
+    await expect(card.textContent()).resolves.toContain("warning and above");
+
+    await Promise.all([
+      page.waitForLoadState("load"),
+      card.getByRole("button", { name: "Send test" }).click(),
+    ]);
+    expect(await page.content()).not.toContain(secret);
+    const [request] = await receiver.waitFor("/console-hook", (seen) => seen.some((r) => r.answered === 200));
+    expect(request?.signatureProblem).toBeNull();
+    expect(JSON.parse(request?.body ?? "{}")).toMatchObject({ event: "test", project: { name: "shop" } });
+    await page.reload();
+    await expect(
+      page.locator("section.destination table.deliveries tbody tr").first().textContent(),
+    ).resolves.toMatch(/test\s*delivered\s*1.*200/s);
+    await screenshot(page, "notifications");
+
+    // A project session sees the log but cannot change destinations.
+    const viewer = await browser.newSession();
+    await signIn(viewer.page, baseUrl, shop.api_key, `/projects/${shop.project_id}/notifications`);
+    await expect(viewer.page.getByRole("button", { name: "Send test" }).count()).resolves.toBe(0);
+    await expect(viewer.page.locator("table.deliveries tbody tr").count()).resolves.toBeGreaterThan(0);
   });
 
   it("signs out: the session ends and pages ask for a sign-in again", async () => {
