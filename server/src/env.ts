@@ -41,6 +41,12 @@ const EnvSchema = z.object({
     .optional()
     .transform((value) => (value === "" ? undefined : value))
     .refine((value) => value === undefined || value.length >= 16, "must be at least 16 characters"),
+  /** Requests a second per API key on CI routes (a token bucket); 0 turns the limit off. */
+  SEQPULSE_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(20),
+  SEQPULSE_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  /** Failed authentications a minute per client address; 0 turns the limit off. */
+  SEQPULSE_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(10),
+  SEQPULSE_TRUSTED_PROXIES: z.coerce.number().int().min(0).max(10).default(0),
   SEQPULSE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   SEQPULSE_RETENTION_DELETE_DEPLOYMENTS: booleanFlag.default(false),
   SEQPULSE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),

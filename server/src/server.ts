@@ -8,6 +8,7 @@ import { waitForDatabase } from "./db/wait.js";
 import { sweepExpiredData } from "./deployments/retention.js";
 import { abandonStaleRunning, requeueOverdueAnalyses } from "./deployments/sweep.js";
 import type { Config } from "./env.js";
+import { pruneBuckets, type RateLimits } from "./http/rate-limit.js";
 import { JobQueue } from "./jobs/queue.js";
 import { startTasks } from "./jobs/tasks/index.js";
 import { errorFields, type Logger } from "./logger.js";
@@ -98,6 +99,8 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
         readinessChecks: [() => queue.readiness()],
         metrics,
         metricsToken: config.SEQPULSE_METRICS_TOKEN,
+        rateLimits: rateLimitsOf(config),
+        trustedProxies: config.SEQPULSE_TRUSTED_PROXIES,
         sessionSecret: await loadSessionSecret(config.SEQPULSE_SESSION_SECRET, config.SEQPULSE_DATA_DIR),
         allowPrivateEndpoints: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
       });
@@ -136,6 +139,22 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
 
 const RETENTION_INTERVAL_MS = 24 * 3600 * 1000;
 
+function rateLimitsOf(config: Config): RateLimits {
+  return {
+    perKey:
+      config.SEQPULSE_RATE_LIMIT_PER_SECOND > 0
+        ? { perSecond: config.SEQPULSE_RATE_LIMIT_PER_SECOND, burst: config.SEQPULSE_RATE_LIMIT_BURST }
+        : undefined,
+    authFailures:
+      config.SEQPULSE_AUTH_FAILURES_PER_MINUTE > 0
+        ? {
+            perSecond: config.SEQPULSE_AUTH_FAILURES_PER_MINUTE / 60,
+            burst: config.SEQPULSE_AUTH_FAILURES_PER_MINUTE,
+          }
+        : undefined,
+  };
+}
+
 /**
  * Abandons stale running deployments and re-queues overdue analyses, every sweep interval; once a
  * day, deletes what outlived the retention.
@@ -165,6 +184,7 @@ function startSweep(
         });
       }
       const requeued = await requeueOverdueAnalyses({ db: handle.db, executor: handle.executor, queue });
+      await pruneBuckets(handle.db);
       if (Date.now() - lastRetention >= RETENTION_INTERVAL_MS) {
         lastRetention = Date.now();
         const removed = await sweepExpiredData(handle.db, {

@@ -5,6 +5,7 @@ import type { HostResolver } from "../deployments/endpoint-check.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Logger } from "../logger.js";
 import type { ServerMetrics } from "../observability/metrics.js";
+import type { RateLimits } from "./rate-limit.js";
 
 export interface AppDeps {
   db: Database;
@@ -21,6 +22,10 @@ export interface AppDeps {
   allowPrivateEndpoints?: boolean;
   /** This process's Prometheus metrics, served at /metrics; none in tests that do not need them. */
   metrics?: ServerMetrics;
+  /** Token buckets per API key and per client address; none when unset (tests). */
+  rateLimits?: RateLimits;
+  /** Proxies in front of SeqPulse whose X-Forwarded-For entries are trusted (SEQPULSE_TRUSTED_PROXIES). */
+  trustedProxies?: number;
   /** Protects /metrics (SEQPULSE_METRICS_TOKEN). */
   metricsToken?: string | undefined;
   /** Resolves metrics endpoint hostnames at trigger time; the system resolver unless a test injects one. */

@@ -18,6 +18,8 @@ export function problemResponse(c: Context, error: AppError): Response {
   };
   const headers: Record<string, string> = { "Content-Type": "application/problem+json" };
   if (error.status === 503) headers["Retry-After"] = String(RETRY_AFTER_SECONDS);
+  if (typeof error.extra.retry_after_seconds === "number")
+    headers["Retry-After"] = String(error.extra.retry_after_seconds);
   return c.body(JSON.stringify(body), error.status as 400, headers);
 }
 

@@ -121,8 +121,8 @@ function param(value: string | undefined, schema: z.ZodType, what: string): stri
 export function notificationAdminRoutes(deps: AppDeps) {
   const { db } = deps;
   const app = new OpenAPIHono<AppEnv>();
-  app.use("/projects/:projectId/destinations", requireAdminToken(deps.adminToken));
-  app.use("/destinations/*", requireAdminToken(deps.adminToken));
+  app.use("/projects/:projectId/destinations", requireAdminToken(deps));
+  app.use("/destinations/*", requireAdminToken(deps));
 
   openapiRoute(app, createDestinationRoute, async (c) => {
     const projectId = param(c.req.param("projectId"), ProjectParams.shape.projectId, "project");
