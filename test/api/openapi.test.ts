@@ -1,4 +1,5 @@
 import { compileErrors, validate } from "@readme/openapi-parser";
+import { ListDeploymentsQuery } from "@seqpulse/types";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -145,12 +146,9 @@ describe("GET /openapi.json", () => {
       ]),
     );
     const list = document.paths["/deployments"]?.get as unknown as { parameters: Array<{ name: string }> };
-    expect(list.parameters.map((parameter) => parameter.name).sort()).toEqual([
-      "cursor",
-      "env",
-      "limit",
-      "state",
-    ]);
+    expect(list.parameters.map((parameter) => parameter.name).sort()).toEqual(
+      Object.keys(ListDeploymentsQuery.shape).sort(),
+    );
     const get = document.paths["/deployments/{id}"]?.get as unknown as {
       parameters: Array<{ name: string; in: string; schema: { format: string } }>;
     };
