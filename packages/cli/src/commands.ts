@@ -223,7 +223,7 @@ export async function finishDeployment(
   target: Target,
   result: PipelineResult,
 ): Promise<{ data: FinishResponse } | { exitCode: number }> {
-  const { reporter, client, pending, settings } = ctx;
+  const { reporter, client, settings } = ctx;
   ctx.output.result = result;
   const what =
     target.by === "id"
@@ -234,7 +234,7 @@ export async function finishDeployment(
     const data =
       target.by === "id"
         ? (await client.finish({ deployment_id: target.id, result })).data
-        : await pending.finishByKey({ env: target.env, idempotency_key: target.key, result });
+        : (await client.finish({ env: target.env, idempotency_key: target.key, result })).data;
     recordDeployment(ctx, data.deployment_id);
     ctx.output.finish_status = data.status;
     ctx.output.state = data.state;
