@@ -358,6 +358,25 @@ describe("seqpulse CLI, bundled, against a real server", { timeout: 120_000 }, (
       expect(strict.code).toBe(3);
     });
 
+    it("wait on a cancelled deployment stops at once: no verdict can come", async ({ expect }) => {
+      const project = await world.project();
+      expect((await cli(project, ["trigger", "--idempotency-key", "stray-1"])).code).toBe(0);
+      const [stray] = await world.deployments(project);
+      const cancelled = await fetch(`${world.apiUrl}/deployments/${stray?.id}/cancel`, {
+        method: "POST",
+        headers: { "x-api-key": project.api_key, "content-type": "application/json" },
+        body: JSON.stringify({ reason: "stray", by: "test" }),
+      });
+      expect(cancelled.status).toBe(200);
+      const started = Date.now();
+      const lenient = await cli(project, ["wait", "--idempotency-key", "stray-1", "--verdict-timeout", "60"]);
+      expect(lenient.code).toBe(0);
+      expect(lenient.stderr).toContain("the deployment was cancelled, so it gets no verdict");
+      expect(Date.now() - started).toBeLessThan(20_000);
+      const strict = await cli(project, ["wait", "--idempotency-key", "stray-1", "--fail-on-error"]);
+      expect(strict.code).toBe(3);
+    });
+
     it("finish by a key no trigger used: warns and exits 0, or 3 with --fail-on-error", async ({
       expect,
     }) => {
