@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/src/env.js";
 import { createTestDatabase } from "../support/database.js";
 import { startServerProcess } from "../support/server-process.js";
-import { serverEnv } from "../worker/helpers.js";
+import { serverEnv, workerUrlOf } from "../worker/helpers.js";
 import {
   type ComposeService,
   durationSeconds,
@@ -95,11 +95,7 @@ describe("compose.yaml", () => {
     const database = await createTestDatabase();
     const worker = await startServerProcess(serverEnv(database.url, service("worker").environment));
     try {
-      const listening = worker
-        .output()
-        .split("\n")
-        .find((line) => line.includes('"worker health and metrics listening"'));
-      const port = new URL((JSON.parse(listening ?? "{}") as { url: string }).url).port;
+      const port = new URL(workerUrlOf(worker)).port;
       const check = () =>
         run(program === "node" ? process.execPath : program, args, { env: { ...process.env, PORT: port } });
       await expect(check()).resolves.toBeDefined();

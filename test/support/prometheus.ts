@@ -35,10 +35,30 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-export interface PrometheusOptions {
-  /** `host:port` of each target, all in job `app`. */
-  targets: string[];
-  scrapeIntervalSeconds?: number;
+export type PrometheusOptions =
+  | {
+      /** `host:port` of each target, all in job `app`. */
+      targets: string[];
+      scrapeIntervalSeconds?: number;
+    }
+  | {
+      /** A whole prometheus.yml of the test's own (its paths absolute). */
+      config: string;
+    };
+
+function configOf(options: PrometheusOptions): string {
+  if ("config" in options) return options.config;
+  const interval = `${options.scrapeIntervalSeconds ?? 1}s`;
+  return [
+    "global:",
+    `  scrape_interval: ${interval}`,
+    `  evaluation_interval: ${interval}`,
+    "scrape_configs:",
+    "  - job_name: app",
+    "    static_configs:",
+    `      - targets: [${options.targets.map((target) => JSON.stringify(target)).join(", ")}]`,
+    "",
+  ].join("\n");
 }
 
 function freePort(): Promise<number> {
@@ -66,18 +86,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const binary = findPrometheusBinary();
   if (!binary) throw new Error("prometheus is not installed (apt-get install prometheus)");
   const dir = await mkdtemp(join(tmpdir(), "seqpulse-prometheus-"));
-  const interval = `${options.scrapeIntervalSeconds ?? 1}s`;
-  const config = [
-    "global:",
-    `  scrape_interval: ${interval}`,
-    `  evaluation_interval: ${interval}`,
-    "scrape_configs:",
-    "  - job_name: app",
-    "    static_configs:",
-    `      - targets: [${options.targets.map((target) => JSON.stringify(target)).join(", ")}]`,
-    "",
-  ].join("\n");
-  await writeFile(join(dir, "prometheus.yml"), config);
+  await writeFile(join(dir, "prometheus.yml"), configOf(options));
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

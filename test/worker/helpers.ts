@@ -39,6 +39,16 @@ export function apiUrlOf(server: ServerProcess): string {
   return server.url;
 }
 
+/** Base URL of the /healthz, /readyz and /metrics of a SEQPULSE_ROLE=worker process. */
+export function workerUrlOf(server: ServerProcess): string {
+  const line = server
+    .output()
+    .split("\n")
+    .find((entry) => entry.includes('"worker health and metrics listening"'));
+  if (!line) throw new Error("this server process is not a worker");
+  return (JSON.parse(line) as { url: string }).url;
+}
+
 async function call<T>(
   method: string,
   url: string,
