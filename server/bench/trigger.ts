@@ -1,17 +1,27 @@
 /**
- * Throughput and latency of trigger + finish on a real server and PostgreSQL (embedded unless
- * DATABASE_URL is set). Prints figures; it asserts nothing.
- *   pnpm bench [--deployments 2000] [--concurrency 32]
+ * Throughput and latency of the request path on a real server and PostgreSQL (embedded unless
+ * DATABASE_URL is set): creates (a new key in a new env each), replays of known keys, and finishes.
+ * The server runs in this process (one event loop, a pool of --concurrency connections); the load
+ * comes from a worker thread with as many keep-alive connections. When `pgbench` is installed it
+ * also runs the SQL of one create, captured from the server, as the floor to compare with.
+ * Prints figures; it asserts nothing.
+ *   pnpm bench [--deployments 2000] [--replays 10000] [--concurrency 32] [--pgbench-seconds 10]
  */
-import { rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
+import { Worker } from "node:worker_threads";
 import { serve } from "@hono/node-server";
+import pg from "pg";
 import { createApp } from "../src/app.js";
 import { connectDatabase } from "../src/db/client.js";
 import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { runMigrations } from "../src/db/migrate.js";
+import { configureEncryptionKeys } from "../src/db/secret-box.js";
 import { JobQueue } from "../src/jobs/queue.js";
 import { createLogger } from "../src/logger.js";
 import { createProject } from "../src/projects/service.js";
@@ -21,17 +31,22 @@ const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== "--"),
   options: {
     deployments: { type: "string", default: "2000" },
+    replays: { type: "string", default: "10000" },
     concurrency: { type: "string", default: "32" },
+    "pgbench-seconds": { type: "string", default: "10" },
   },
 });
 const total = Number(values.deployments);
+const replays = Number(values.replays);
 const concurrency = Number(values.concurrency);
+const pgbenchSeconds = Number(values["pgbench-seconds"]);
 const logger = createLogger("warn");
 
 const dataDir = process.env.DATABASE_URL ? undefined : join(".seqpulse", `bench-${process.pid}`);
 const embedded = dataDir ? await startEmbeddedPostgres(dataDir, logger) : undefined;
 const url = process.env.DATABASE_URL ?? (embedded?.url() as string);
 await runMigrations(url);
+configureEncryptionKeys(randomBytes(32));
 const handle = connectDatabase(url, { max: concurrency });
 const silent = createLogger("silent");
 const app = createApp({
@@ -39,72 +54,236 @@ const app = createApp({
   queue: new JobQueue({ executor: handle.executor, logger: silent }),
   logger: silent,
   runningTimeoutSeconds: 3600,
+  // The endpoint below is on loopback, as on a developer's machine.
+  allowPrivateEndpoints: true,
 });
 const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
 await new Promise((resolve) => server.once("listening", resolve));
-const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const port = (server.address() as AddressInfo).port;
 const project = await createProject({
   db: handle.db,
   input: { name: `bench-${Date.now()}`, metrics_endpoint: "http://127.0.0.1:9/metrics" },
 });
-const headers = { "x-api-key": project.api_key, "content-type": "application/json" };
 
-async function timed(path: string, body: unknown, extra: Record<string, string> = {}) {
+interface Call {
+  path: string;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+interface Result {
+  status: number;
+  ms: number;
+  body: string;
+}
+
+// Plain JavaScript, evaluated in a worker thread: keep-alive node:http, `concurrency` calls in flight.
+const LOAD_GENERATOR = `
+const { parentPort, workerData } = require("node:worker_threads");
+const http = require("node:http");
+const agent = new http.Agent({ keepAlive: true, maxSockets: workerData.concurrency });
+function send(call) {
+  const body = JSON.stringify(call.body);
   const started = performance.now();
-  const response = await fetch(`${baseUrl}${path}`, {
-    method: "POST",
-    headers: { ...headers, ...extra },
-    body: JSON.stringify(body),
+  return new Promise((resolve, reject) => {
+    const request = http.request({
+      host: "127.0.0.1", port: workerData.port, path: call.path, method: "POST", agent,
+      headers: { ...workerData.headers, ...call.headers, "content-length": Buffer.byteLength(body) },
+    }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk) => { text += chunk; });
+      response.on("end", () => resolve({ status: response.statusCode, ms: performance.now() - started, body: text }));
+    });
+    request.on("error", reject);
+    request.end(body);
   });
-  const json = (await response.json()) as { deployment_id: string };
-  return { ms: performance.now() - started, status: response.status, json };
 }
-
-const triggerMs: number[] = [];
-const replayMs: number[] = [];
-const finishMs: number[] = [];
-let next = 0;
-const memoryBefore = process.memoryUsage().rss;
-const started = performance.now();
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    while (next < total) {
+parentPort.on("message", async (calls) => {
+  const results = new Array(calls.length);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: workerData.concurrency }, async () => {
+    while (next < calls.length) {
       const index = next++;
-      // Each deployment gets its own environment so that triggers do not join each other.
-      const env = `bench-${index}`;
-      const key = { "idempotency-key": `bench-run-${index}` };
-      const trigger = await timed("/deployments/trigger", { env }, key);
-      triggerMs.push(trigger.ms);
-      replayMs.push((await timed("/deployments/trigger", { env }, key)).ms);
-      finishMs.push(
-        (await timed("/deployments/finish", { deployment_id: trigger.json.deployment_id, result: "success" }))
-          .ms,
-      );
+      results[index] = await send(calls[index]);
     }
-  }),
-);
-const seconds = (performance.now() - started) / 1000;
+  }));
+  parentPort.postMessage({ seconds: (performance.now() - started) / 1000, results });
+});`;
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]?.toFixed(1);
-};
-console.log(`deployments: ${total}, concurrency: ${concurrency}, wall time: ${seconds.toFixed(2)} s`);
-console.log(`requests/s (trigger + replay + finish): ${((total * 3) / seconds).toFixed(0)}`);
-for (const [name, list] of [
-  ["trigger (new)", triggerMs],
-  ["trigger (replayed key)", replayMs],
-  ["finish", finishMs],
-] as const) {
-  console.log(
-    `${name.padEnd(24)} p50 ${percentile(list, 50)} ms  p95 ${percentile(list, 95)} ms  p99 ${percentile(list, 99)} ms`,
-  );
+const worker = new Worker(LOAD_GENERATOR, {
+  eval: true,
+  workerData: {
+    port,
+    concurrency,
+    headers: { "x-api-key": project.api_key, "content-type": "application/json" },
+  },
+});
+
+function phase(calls: Call[]): Promise<{ seconds: number; results: Result[] }> {
+  return new Promise((resolve) => {
+    worker.once("message", resolve);
+    worker.postMessage(calls);
+  });
 }
+
+const percentile = (list: number[], p: number) => {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+
+function report(name: string, outcome: { seconds: number; results: Result[] }, expected: number): number {
+  const bad = outcome.results.filter((result) => result.status !== expected);
+  const perSecond = outcome.results.length / outcome.seconds;
+  const ms = outcome.results.map((result) => result.ms);
+  console.log(
+    `${name.padEnd(8)} ${String(outcome.results.length).padStart(6)} requests  ${perSecond.toFixed(0).padStart(5)} req/s  p50 ${percentile(ms, 50).toFixed(1)} ms  p99 ${percentile(ms, 99).toFixed(1)} ms${bad.length ? `  (${bad.length} answered other than ${expected}, e.g. ${bad[0]?.status} ${bad[0]?.body.slice(0, 200)})` : ""}`,
+  );
+  return perSecond;
+}
+
+// A capture of the statements one create sends, for pgbench: every query of every pool client.
+const captured: Array<{ text: string; values: unknown[] }> = [];
+const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+function captureStatements(active: boolean) {
+  (pg.Client.prototype as { query: unknown }).query = active
+    ? function (this: pg.Client, ...args: unknown[]) {
+        const [config, params] = args as [
+          string | { text: string; values?: unknown[] },
+          unknown[] | undefined,
+        ];
+        if (typeof config === "string") captured.push({ text: config, values: params ?? [] });
+        else if (config && typeof config === "object" && "text" in config)
+          captured.push({ text: config.text, values: config.values ?? params ?? [] });
+        return query.apply(this, args);
+      }
+    : (query as unknown as typeof pg.Client.prototype.query);
+}
+
+captureStatements(true);
+const sample = await phase([
+  {
+    path: "/deployments/trigger",
+    body: { env: "bench-sample" },
+    headers: { "idempotency-key": "bench-sample" },
+  },
+]);
+captureStatements(false);
+const sampleId = (JSON.parse(sample.results[0]?.body ?? "{}") as { deployment_id?: string }).deployment_id;
+
+const memoryBefore = process.memoryUsage().rss;
+const creates = await phase(
+  Array.from({ length: total }, (_, index) => ({
+    path: "/deployments/trigger",
+    body: { env: `bench-${index}` },
+    headers: { "idempotency-key": `bench-run-${index}` },
+  })),
+);
+const replayed = await phase(
+  Array.from({ length: replays }, (_, index) => ({
+    path: "/deployments/trigger",
+    body: { env: `bench-${index % total}` },
+    headers: { "idempotency-key": `bench-run-${index % total}` },
+  })),
+);
+const finishes = await phase(
+  creates.results.map((result) => ({
+    path: "/deployments/finish",
+    body: {
+      deployment_id: (JSON.parse(result.body) as { deployment_id: string }).deployment_id,
+      result: "success",
+    },
+  })),
+);
+
+console.log(`one process, ${concurrency} connections and ${concurrency} clients; ${process.version}`);
+const createRate = report("create", creates, 201);
+report("replay", replayed, 200);
+report("finish", finishes, 202);
 console.log(
   `server process RSS: ${(memoryBefore / 2 ** 20).toFixed(0)} MiB before, ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB after`,
 );
 
+const floor = await pgbenchFloor();
+if (floor) {
+  console.log(
+    `pgbench, the same SQL per create (${floor.statements} statements), ${concurrency} clients, -M prepared: ${floor.tps.toFixed(0)} tps → create at ${((createRate / floor.tps) * 100).toFixed(0)} % of it`,
+  );
+}
+
+await worker.terminate();
 server.close();
 await handle.close();
 await embedded?.stop();
 if (dataDir) await rm(dataDir, { recursive: true, force: true });
+
+/**
+ * Runs the statements one create sent as a pgbench transaction, each in a fresh env and key,
+ * with the deployment id the insert returns fed to the job insert (as \gset does).
+ */
+async function pgbenchFloor(): Promise<{ tps: number; statements: number } | undefined> {
+  const run = promisify(execFile);
+  try {
+    await run("pgbench", ["--version"]);
+  } catch {
+    console.log("pgbench is not installed: no floor to compare with");
+    return undefined;
+  }
+  if (!sampleId) throw new Error("the sample trigger created no deployment");
+  const literal = (value: unknown): string => {
+    if (value === null || value === undefined) return "NULL";
+    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    return `'${text.replaceAll("'", "''")}'`;
+  };
+  const lines = ["\\set n random(1, 1000000000000)"];
+  for (const { text, values } of captured) {
+    // The env, the key and the new deployment's id vary per transaction; pg-boss draws the job id.
+    let sql = text.replaceAll(/\$(\d+)/g, (_match, position: string) => {
+      const value = values[Number(position) - 1];
+      const asText = typeof value === "object" && value !== null ? JSON.stringify(value) : value;
+      if (asText === "bench-sample") return ":n";
+      if (asText === sampleId) return ":id";
+      if (typeof asText === "string" && asText.includes(sampleId)) {
+        return `replace(${literal(asText)}, ${literal(sampleId)}, :id)`;
+      }
+      if (typeof asText === "string" && /^[0-9a-f-]{36}$/.test(asText) && text.includes("pgboss"))
+        return "NULL";
+      return literal(asText);
+    });
+    sql = sql
+      .trim()
+      .replace(/;$/, "")
+      .replaceAll(/\s*\n\s*/g, " ");
+    lines.push(text.includes("deployment_counter + 1") ? `${sql} \\gset` : `${sql};`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "seqpulse-pgbench-"));
+  const script = join(dir, "create.sql");
+  await writeFile(script, `${lines.join("\n")}\n`);
+  try {
+    const { stdout } = await run(
+      "pgbench",
+      [
+        "-n",
+        "-M",
+        "prepared",
+        "-c",
+        String(concurrency),
+        "-j",
+        "2",
+        "-T",
+        String(pgbenchSeconds),
+        "-f",
+        script,
+        url,
+      ],
+      { maxBuffer: 16 * 2 ** 20 },
+    ).catch((error: { stderr?: string }) => {
+      throw new Error(`pgbench failed: ${error.stderr}\nscript:\n${lines.join("\n")}`);
+    });
+    const tps = /tps = ([\d.]+)/.exec(stdout)?.[1];
+    if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
+    return { tps: Number(tps), statements: captured.length };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,110 +1,418 @@
-import { parseArgs } from "node:util";
-import { CreateProjectRequest } from "@seqpulse/types";
+import {
+  CreateProjectRequest,
+  DEFAULT_ROTATION_GRACE_SECONDS,
+  type ProjectSettings,
+  RotateCredentialRequest,
+  UpdateProjectRequest,
+} from "@seqpulse/types";
+import type { z } from "zod";
 import { locateDatabase } from "./db/bootstrap.js";
-import { connectDatabase } from "./db/client.js";
+import { connectDatabase, type Database } from "./db/client.js";
+import { setUpEncryption } from "./db/encryption-key.js";
 import { runMigrations } from "./db/migrate.js";
+import { reencryptSecrets } from "./db/reencrypt.js";
 import { ConfigError, loadConfig } from "./env.js";
 import { AppError } from "./errors.js";
 import { createLogger, errorFields } from "./logger.js";
-import { createProject, listProjects } from "./projects/service.js";
+import {
+  createProject,
+  deleteProject,
+  findProjectId,
+  listProjects,
+  rotateApiKey,
+  rotateHmacSecret,
+  setProjectDisabled,
+  updateProject,
+} from "./projects/service.js";
 
-const USAGE = `Usage:
-  pnpm seqpulse projects create --name <name> [--env <env>]... [--metrics-endpoint <url>]
-        [--observation-window <seconds>] [--sample-interval <seconds>] [--warmup <seconds>]
-        [--hmac] [--running-conflict join|reject] [--json]
-  pnpm seqpulse projects list [--json]
+const USAGE = `Usage: pnpm seqpulse projects <command> [options]
+
+  create       --name <name> [--env <env>]... [--metrics-endpoint <url>] [--metrics-source <json>]
+               [--observation-window <s>] [--sample-interval <s>] [--warmup <s>] [--hmac]
+               [--running-conflict join|reject] [--dry-run] [--analysis <json>] [--json]
+  list         [--json]
+  update       --project <name|id> [--name <new name>] [--env <env>]... [--any-env]
+               [--metrics-endpoint <url> | --no-metrics-endpoint] [--metrics-source <json> | --no-metrics-source]
+               [--observation-window <s>] [--sample-interval <s>] [--warmup <s>] [--hmac | --no-hmac]
+               [--running-conflict join|reject] [--dry-run | --no-dry-run] [--analysis <json>] [--json]
+  rotate-key   --project <name|id> [--grace <s>] [--json]    new API key; the old one works for --grace (default ${DEFAULT_ROTATION_GRACE_SECONDS} s)
+  rotate-hmac  --project <name|id> [--grace <s>] [--json]    new HMAC secret; endpoints may accept the old one for --grace
+  disable      --project <name|id>                          its API keys get 403 project_disabled; data stays
+  enable       --project <name|id>
+  delete       --project <name|id> --yes [--force]          removes the project and all its data; --force even while deployments run
 
 Uses DATABASE_URL when set, otherwise the embedded database under SEQPULSE_DATA_DIR
-(the running server's, when one is running).`;
+(the running server's, when one is running). Exit codes: 0 done, 1 refused (e.g. name taken, project busy),
+2 usage error.`;
 
+/** A mistake in the command line: exit code 2, with the usage hint. */
 class UsageError extends Error {}
 
-function integerOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value))
-    throw new UsageError(`--${name} must be a whole number of seconds, got "${value}"`);
-  return Number(value);
+type FlagKind = "string" | "strings" | "seconds" | "json" | "boolean";
+interface FlagSpec {
+  kind: FlagKind;
+  /** What the value is, for messages: "a whole number of seconds". */
+  expects?: string;
+}
+
+const SETTINGS_FLAGS: Record<string, FlagSpec> = {
+  name: { kind: "string", expects: "a project name" },
+  env: { kind: "strings", expects: "an environment name" },
+  "metrics-endpoint": { kind: "string", expects: "an http:// or https:// URL" },
+  "metrics-source": { kind: "json", expects: 'a JSON object, e.g. \'{"type":"prometheus",...}\'' },
+  "observation-window": { kind: "seconds" },
+  "sample-interval": { kind: "seconds" },
+  warmup: { kind: "seconds" },
+  hmac: { kind: "boolean" },
+  "running-conflict": { kind: "string", expects: "join or reject" },
+  "dry-run": { kind: "boolean" },
+  analysis: { kind: "json", expects: "a JSON object, e.g. '{\"min_post_samples\":4}'" },
+  json: { kind: "boolean" },
+};
+const PROJECT_FLAG: Record<string, FlagSpec> = {
+  project: { kind: "string", expects: "a project name or id" },
+};
+const GRACE_FLAG: Record<string, FlagSpec> = { grace: { kind: "seconds" } };
+
+const COMMANDS: Record<string, Record<string, FlagSpec>> = {
+  create: SETTINGS_FLAGS,
+  list: { json: { kind: "boolean" } },
+  update: {
+    ...PROJECT_FLAG,
+    ...SETTINGS_FLAGS,
+    "any-env": { kind: "boolean" },
+    "no-metrics-endpoint": { kind: "boolean" },
+    "no-metrics-source": { kind: "boolean" },
+    "no-hmac": { kind: "boolean" },
+    "no-dry-run": { kind: "boolean" },
+  },
+  "rotate-key": { ...PROJECT_FLAG, ...GRACE_FLAG, json: { kind: "boolean" } },
+  "rotate-hmac": { ...PROJECT_FLAG, ...GRACE_FLAG, json: { kind: "boolean" } },
+  disable: { ...PROJECT_FLAG, json: { kind: "boolean" } },
+  enable: { ...PROJECT_FLAG, json: { kind: "boolean" } },
+  delete: {
+    ...PROJECT_FLAG,
+    yes: { kind: "boolean" },
+    force: { kind: "boolean" },
+    json: { kind: "boolean" },
+  },
+};
+
+type Flags = Record<string, string | string[] | number | boolean | unknown>;
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function nearest(word: string, candidates: string[]): string | undefined {
+  const ranked = candidates
+    .map((candidate) => ({ candidate, score: distance(word, candidate) }))
+    .sort((a, b) => a.score - b.score)[0];
+  return ranked && ranked.score <= Math.max(2, Math.floor(word.length / 3)) ? ranked.candidate : undefined;
+}
+
+function parseFlags(command: string, args: string[], specs: Record<string, FlagSpec>): Flags {
+  const flags: Flags = {};
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] as string;
+    if (!arg.startsWith("--")) {
+      throw new UsageError(`unexpected argument "${arg}" for "projects ${command}"; options start with --`);
+    }
+    const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const spec = specs[rawName];
+    if (!spec) {
+      const suggestion = nearest(rawName, Object.keys(specs));
+      throw new UsageError(
+        `unknown option --${rawName} for "projects ${command}"${suggestion ? `; did you mean --${suggestion}?` : ""}`,
+      );
+    }
+    if (spec.kind === "boolean") {
+      if (inline !== undefined) throw new UsageError(`--${rawName} takes no value`);
+      flags[rawName] = true;
+      continue;
+    }
+    const value = inline ?? args[++index];
+    if (value === undefined || (inline === undefined && value.startsWith("--"))) {
+      throw new UsageError(`--${rawName} needs a value: ${describeExpected(spec)}`);
+    }
+    if (spec.kind === "strings") flags[rawName] = [...((flags[rawName] as string[]) ?? []), value];
+    else if (spec.kind === "seconds") {
+      if (!/^\d+$/.test(value)) {
+        throw new UsageError(`--${rawName} must be ${describeExpected(spec)}, got "${value}"`);
+      }
+      flags[rawName] = Number(value);
+    } else if (spec.kind === "json") {
+      try {
+        const parsed: unknown = JSON.parse(value);
+        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+          throw new Error("not an object");
+        flags[rawName] = parsed;
+      } catch {
+        throw new UsageError(`--${rawName} must be ${describeExpected(spec)}`);
+      }
+    } else flags[rawName] = value;
+  }
+  return flags;
+}
+
+function describeExpected(spec: FlagSpec): string {
+  if (spec.kind === "seconds") return "a whole number of seconds";
+  return spec.expects ?? "a value";
+}
+
+/** Request fields and the flag that sets each, so validation messages name the flag. */
+const FLAG_OF_FIELD: Record<string, string> = {
+  name: "--name",
+  envs: "--env",
+  metrics_endpoint: "--metrics-endpoint",
+  metrics_source: "--metrics-source",
+  observation_window_seconds: "--observation-window",
+  sample_interval_seconds: "--sample-interval",
+  warmup_seconds: "--warmup",
+  hmac_enabled: "--hmac",
+  running_conflict: "--running-conflict",
+  dry_run: "--dry-run",
+  analysis: "--analysis",
+  grace_seconds: "--grace",
+};
+
+function flagOf(path: string): string {
+  const [field, ...rest] = path.split(".");
+  const flag = field ? FLAG_OF_FIELD[field] : undefined;
+  if (!flag) return path;
+  return rest.length > 0 && field !== "envs" ? `${flag} (${rest.join(".")})` : flag;
+}
+
+function parseWith<Schema extends z.ZodType>(schema: Schema, input: unknown): z.infer<Schema> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new UsageError(
+    parsed.error.issues
+      .map((issue) => {
+        const path = issue.path.join(".");
+        if (issue.code === "invalid_type" && issue.input === undefined && path)
+          return `${flagOf(path)} is required`;
+        return `${path ? flagOf(path) : "options"}: ${issue.message}`;
+      })
+      .join("\n"),
+  );
+}
+
+function requireProject(flags: Flags): string {
+  if (typeof flags.project !== "string")
+    throw new UsageError("--project is required: the project's name or id");
+  return flags.project;
+}
+
+/** The flags shared by create and update, as request fields; undefined where not given. */
+function settingsInput(flags: Flags) {
+  const either = (on: string, off: string) => {
+    if (flags[on] && flags[off]) throw new UsageError(`--${on} and --${off} contradict each other; give one`);
+    return flags[on] ? true : flags[off] ? false : undefined;
+  };
+  const dryRun = either("dry-run", "no-dry-run");
+  if (flags.env !== undefined && flags["any-env"]) {
+    throw new UsageError("--env and --any-env contradict each other; give one");
+  }
+  if (flags["metrics-endpoint"] !== undefined && flags["no-metrics-endpoint"]) {
+    throw new UsageError("--metrics-endpoint and --no-metrics-endpoint contradict each other; give one");
+  }
+  if (flags["metrics-source"] !== undefined && flags["no-metrics-source"]) {
+    throw new UsageError("--metrics-source and --no-metrics-source contradict each other; give one");
+  }
+  return {
+    name: flags.name,
+    envs: flags["any-env"] ? [] : flags.env,
+    metrics_endpoint: flags["no-metrics-endpoint"] ? null : flags["metrics-endpoint"],
+    metrics_source: flags["no-metrics-source"] ? null : flags["metrics-source"],
+    observation_window_seconds: flags["observation-window"],
+    sample_interval_seconds: flags["sample-interval"],
+    warmup_seconds: flags.warmup,
+    hmac_enabled: either("hmac", "no-hmac"),
+    running_conflict: flags["running-conflict"],
+    ...(dryRun === undefined ? {} : { dry_run: dryRun }),
+    analysis: flags.analysis,
+  };
+}
+
+function withoutUndefined(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+}
+
+function printProject(project: ProjectSettings): string {
+  return [
+    `${project.project_id}  ${project.name}${project.disabled_at ? "  (disabled)" : ""}`,
+    `  envs:      ${project.envs.length ? project.envs.join(", ") : "any"}`,
+    `  endpoint:  ${project.metrics_endpoint ?? "-"}`,
+    `  timing:    window ${project.observation_window_seconds} s, every ${project.sample_interval_seconds} s, warmup ${project.warmup_seconds} s`,
+    `  conflicts: ${project.running_conflict}${project.analysis.dry_run ? ", dry run" : ""}`,
+    "",
+  ].join("\n");
+}
+
+async function run(command: string, flags: Flags, db: Database): Promise<string> {
+  const json = flags.json === true;
+  const out = (value: unknown, human: string) => (json ? `${JSON.stringify(value, null, 2)}\n` : human);
+  switch (command) {
+    case "create": {
+      const { dry_run, ...fields } = settingsInput(flags);
+      const input = parseWith(
+        CreateProjectRequest,
+        withoutUndefined({
+          ...fields,
+          analysis: dry_run === undefined ? fields.analysis : { ...(fields.analysis as object), dry_run },
+        }),
+      );
+      const project = await createProject({ db, input });
+      return out(
+        project,
+        [
+          `Created project "${project.name}" (${project.project_id})`,
+          `  envs:        ${project.envs.length ? project.envs.join(", ") : "any"}`,
+          `  API key:     ${project.api_key}`,
+          `  HMAC secret: ${project.hmac_secret}${project.hmac_enabled ? "" : " (HMAC signing off)"}`,
+          "Store the API key now (e.g. as the SEQPULSE_API_KEY secret of your CI): it is not shown again.",
+          "",
+        ].join("\n"),
+      );
+    }
+    case "list": {
+      const projects = await listProjects({ db });
+      return out({ items: projects }, projects.map(printProject).join(""));
+    }
+    case "update": {
+      const projectId = await findProjectId({ db, nameOrId: requireProject(flags) });
+      const input = withoutUndefined(settingsInput(flags));
+      if (Object.keys(input).length === 0) {
+        throw new UsageError("nothing to change: give at least one setting, e.g. --metrics-endpoint <url>");
+      }
+      const project = await updateProject({ db, projectId, input: parseWith(UpdateProjectRequest, input) });
+      return out(project, `Updated project "${project.name}"\n${printProject(project)}`);
+    }
+    case "rotate-key": {
+      const projectId = await findProjectId({ db, nameOrId: requireProject(flags) });
+      const { grace_seconds } = parseWith(
+        RotateCredentialRequest,
+        withoutUndefined({ grace_seconds: flags.grace }),
+      );
+      const rotated = await rotateApiKey({ db, projectId, graceSeconds: grace_seconds });
+      return out(
+        rotated,
+        [
+          `New API key: ${rotated.api_key}`,
+          `The previous key works until ${rotated.previous_api_key_expires_at}; update SEQPULSE_API_KEY in your CI before then.`,
+          "The new key is not shown again.",
+          "",
+        ].join("\n"),
+      );
+    }
+    case "rotate-hmac": {
+      const projectId = await findProjectId({ db, nameOrId: requireProject(flags) });
+      const { grace_seconds } = parseWith(
+        RotateCredentialRequest,
+        withoutUndefined({ grace_seconds: flags.grace }),
+      );
+      const rotated = await rotateHmacSecret({ db, projectId, graceSeconds: grace_seconds });
+      return out(
+        rotated,
+        [
+          `New HMAC secret: ${rotated.hmac_secret}`,
+          "SeqPulse signs metrics requests with it from now on. Until",
+          `${rotated.previous_hmac_expires_at} your endpoints may accept the previous secret too`,
+          "(the SDK takes a list of secrets): deploy the new one to them before then.",
+          "",
+        ].join("\n"),
+      );
+    }
+    case "disable":
+    case "enable": {
+      const projectId = await findProjectId({ db, nameOrId: requireProject(flags) });
+      const project = await setProjectDisabled({ db, projectId, disabled: command === "disable" });
+      return out(project, `Project "${project.name}" is ${command}d.\n`);
+    }
+    case "delete": {
+      const nameOrId = requireProject(flags);
+      if (flags.yes !== true) {
+        throw new UsageError(
+          `--yes is required: deleting "${nameOrId}" removes its deployments, samples and verdicts for good`,
+        );
+      }
+      const projectId = await findProjectId({ db, nameOrId });
+      const deleted = await deleteProject({ db, projectId, force: flags.force === true });
+      return out(
+        deleted,
+        `Deleted project "${deleted.name}" and its ${deleted.deleted_deployments} deployment(s).\n`,
+      );
+    }
+    default:
+      throw new UsageError(`unknown command "projects ${command}"`);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: "string" },
-      env: { type: "string", multiple: true },
-      "metrics-endpoint": { type: "string" },
-      "observation-window": { type: "string" },
-      "sample-interval": { type: "string" },
-      warmup: { type: "string" },
-      hmac: { type: "boolean" },
-      "running-conflict": { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  const command = positionals.join(" ");
-  if (values.help || (command !== "projects create" && command !== "projects list")) {
+  const [group, command, ...rest] = argv;
+  if (group === undefined || group === "--help" || group === "-h" || group === "help") {
     process.stdout.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+    return group === undefined ? 2 : 0;
   }
-
-  let input: CreateProjectRequest | undefined;
-  if (command === "projects create") {
-    const parsed = CreateProjectRequest.safeParse({
-      name: values.name,
-      envs: values.env,
-      metrics_endpoint: values["metrics-endpoint"],
-      observation_window_seconds: integerOption(values["observation-window"], "observation-window"),
-      sample_interval_seconds: integerOption(values["sample-interval"], "sample-interval"),
-      warmup_seconds: integerOption(values.warmup, "warmup"),
-      hmac_enabled: values.hmac,
-      running_conflict: values["running-conflict"],
-    });
-    if (!parsed.success) {
-      throw new UsageError(
-        parsed.error.issues
-          .map((issue) => `${issue.path.join(".") || "arguments"}: ${issue.message}`)
-          .join("\n"),
-      );
+  if (group === "secrets") {
+    if (command !== "rotate-key") {
+      throw new UsageError(`unknown command "secrets ${command ?? ""}"; the command is "secrets rotate-key"`);
     }
-    input = parsed.data;
+    return withOperatorDatabase(async (db) => {
+      const { projects, destinations } = await reencryptSecrets(db);
+      return `Re-encrypted the secrets of ${projects} project(s) and ${destinations} notification destination(s) with the current SEQPULSE_ENCRYPTION_KEY; SEQPULSE_ENCRYPTION_PREVIOUS_KEYS can now be removed.\n`;
+    });
   }
+  if (group !== "projects") {
+    throw new UsageError(
+      `unknown command "${group}"; the commands are "projects <command>" and "secrets rotate-key"`,
+    );
+  }
+  if (command === undefined || command === "--help" || command === "-h") {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const specs = COMMANDS[command];
+  if (!specs) {
+    const suggestion = nearest(command, Object.keys(COMMANDS));
+    throw new UsageError(
+      `unknown command "projects ${command}"${suggestion ? `; did you mean "projects ${suggestion}"?` : ""}`,
+    );
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const flags = parseFlags(command, rest, specs);
+  return withOperatorDatabase((db) => run(command, flags, db));
+}
 
+/** Runs an operator command on the server's database (the embedded one of a running server, too). */
+async function withOperatorDatabase(command: (db: Database) => Promise<string>): Promise<number> {
   const config = loadConfig();
   // Operator output goes to the terminal; only problems are logged.
   const logger = createLogger("warn", {}, (line) => process.stderr.write(line));
+  await setUpEncryption(config, logger);
   const database = await locateDatabase(config, logger, { joinRunningServer: true });
   try {
     await runMigrations(database.url);
     const handle = connectDatabase(database.url, { max: 2 });
     try {
-      if (input) {
-        const project = await createProject({ db: handle.db, input });
-        if (values.json) {
-          process.stdout.write(`${JSON.stringify(project, null, 2)}\n`);
-        } else {
-          process.stdout.write(
-            [
-              `Created project "${project.name}" (${project.project_id})`,
-              `  envs:        ${project.envs.length ? project.envs.join(", ") : "any"}`,
-              `  API key:     ${project.api_key}`,
-              `  HMAC secret: ${project.hmac_secret}${project.hmac_enabled ? "" : " (HMAC signing off)"}`,
-              "Store the API key now (e.g. as the SEQPULSE_API_KEY secret of your CI): it is not shown again.",
-              "",
-            ].join("\n"),
-          );
-        }
-      } else {
-        const projects = await listProjects({ db: handle.db });
-        if (values.json) process.stdout.write(`${JSON.stringify({ items: projects }, null, 2)}\n`);
-        else
-          for (const project of projects) {
-            process.stdout.write(
-              `${project.project_id}  ${project.name}  envs: ${project.envs.join(",") || "any"}  endpoint: ${project.metrics_endpoint ?? "-"}\n`,
-            );
-          }
-      }
+      process.stdout.write(await command(handle.db));
     } finally {
       await handle.close();
     }
@@ -117,13 +425,24 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof AppError) {
+    if (error instanceof UsageError) {
+      process.stderr.write(
+        `error: ${error.message}\n\nRun "pnpm seqpulse projects --help" for the options.\n`,
+      );
+      process.exit(2);
+    }
+    if (error instanceof AppError && error.code === "validation_error") {
+      const fields = (error.extra.errors ?? []).map((field) => `  ${flagOf(field.path)}: ${field.message}\n`);
+      process.stderr.write(`error: ${error.message}\n${fields.join("")}`);
+      process.exit(2);
+    }
+    if (error instanceof ConfigError) {
       process.stderr.write(`error: ${error.message}\n`);
       process.exit(2);
     }
-    if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
-      process.exit(2);
+    if (error instanceof AppError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`error: ${String(errorFields(error).error)}\n`);
     process.exit(1);

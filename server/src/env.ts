@@ -4,6 +4,12 @@ const booleanFlag = z
   .enum(["true", "false", "1", "0", ""])
   .transform((value) => value === "true" || value === "1");
 
+const encryptionKey = z
+  .string()
+  .trim()
+  .transform((value) => Buffer.from(value, "base64"))
+  .refine((key) => key.length === 32, "must be 32 bytes in base64 (openssl rand -base64 32)");
+
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -47,6 +53,19 @@ const EnvSchema = z.object({
   /** Failed authentications a minute per client address; 0 turns the limit off. */
   SEQPULSE_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(10),
   SEQPULSE_TRUSTED_PROXIES: z.coerce.number().int().min(0).max(10).default(0),
+  /** 32 bytes, base64: encrypts HMAC secrets, metrics-source credentials and webhook secrets at rest. */
+  SEQPULSE_ENCRYPTION_KEY: encryptionKey.optional().or(z.literal("").transform(() => undefined)),
+  /** Keys of a rotation in progress, comma-separated: they still decrypt, never encrypt. */
+  SEQPULSE_ENCRYPTION_PREVIOUS_KEYS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(encryptionKey)),
   SEQPULSE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   SEQPULSE_RETENTION_DELETE_DEPLOYMENTS: booleanFlag.default(false),
   SEQPULSE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -77,6 +96,8 @@ const SECRET_VARIABLES = new Set([
   "DATABASE_URL",
   "SEQPULSE_ADMIN_TOKEN",
   "SEQPULSE_METRICS_TOKEN",
+  "SEQPULSE_ENCRYPTION_KEY",
+  "SEQPULSE_ENCRYPTION_PREVIOUS_KEYS",
   "SEQPULSE_SESSION_SECRET",
 ]);
 

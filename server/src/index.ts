@@ -1,3 +1,4 @@
+import { EncryptionKeyMismatchError } from "./db/encryption-key.js";
 import { DatabaseUnreachableError } from "./db/wait.js";
 import { ConfigError, loadConfig } from "./env.js";
 import { createLogger, errorFields } from "./logger.js";
@@ -43,7 +44,11 @@ try {
     process.on(signal, () => shutdown(signal));
   }
 } catch (error) {
-  if (error instanceof DatabaseUnreachableError || error instanceof ConfigError) {
+  if (
+    error instanceof DatabaseUnreachableError ||
+    error instanceof ConfigError ||
+    error instanceof EncryptionKeyMismatchError
+  ) {
     process.stderr.write(`SeqPulse cannot start.\n${error.message}\n`);
   } else {
     logger.error("SeqPulse failed to start", errorFields(error));

@@ -3,6 +3,7 @@ import { createApp, createOperationsApp } from "./app.js";
 import { loadSessionSecret } from "./console/session.js";
 import { locateDatabase } from "./db/bootstrap.js";
 import { connectDatabase } from "./db/client.js";
+import { assertSecretsReadable, setUpEncryption } from "./db/encryption-key.js";
 import { runMigrations } from "./db/migrate.js";
 import { waitForDatabase } from "./db/wait.js";
 import { sweepExpiredData } from "./deployments/retention.js";
@@ -24,6 +25,7 @@ export interface RunningServer {
 
 /** Starts SeqPulse for a role: the API, the workers, or both, on one PostgreSQL. */
 export async function startSeqPulse(config: Config, logger: Logger): Promise<RunningServer> {
+  await setUpEncryption(config, logger);
   const database = await locateDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [database.stop];
   const stopAll = async () => {
@@ -49,6 +51,7 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
       },
     });
     stops.push(handle.close);
+    await assertSecretsReadable(handle.db);
     const queue = new JobQueue({
       executor: handle.executor,
       logger,

@@ -8,6 +8,7 @@ import {
 } from "@seqpulse/types";
 import { sql } from "drizzle-orm";
 import { boolean, check, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { encryptedText } from "../secret-box.js";
 import { oneOf } from "./checks.js";
 import { projects } from "./projects.js";
 
@@ -22,9 +23,10 @@ export const notificationDestinations = pgTable(
     name: text("name").notNull(),
     kind: text("kind").$type<DestinationKind>().notNull(),
     /** Kept in clear: a Slack webhook URL is its own credential, and the worker posts to it. */
-    url: text("url").notNull(),
+    /** Encrypted at rest: a Slack webhook URL is itself a credential. */
+    url: encryptedText("url").notNull(),
     /** HMAC key of generic webhooks, kept so the worker can sign; read only through signingSecret(). */
-    secret: text("secret"),
+    secret: encryptedText("secret"),
     events: text("events").array().$type<NotificationEvent[]>().notNull(),
     minVerdict: text("min_verdict").$type<VerdictValue>().notNull().default("ok"),
     enabled: boolean("enabled").notNull().default(true),

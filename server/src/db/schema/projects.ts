@@ -16,6 +16,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { encryptedText, jsonWithEncryptedHeaders } from "../secret-box.js";
 import { oneOf } from "./checks.js";
 
 export const projects = pgTable(
@@ -31,10 +32,10 @@ export const projects = pgTable(
     previousApiKeyId: text("previous_api_key_id"),
     previousApiKeyHash: text("previous_api_key_hash"),
     previousApiKeyExpiresAt: timestamp("previous_api_key_expires_at", { withTimezone: true }),
-    /** Kept in clear: the worker needs it to sign metrics requests. */
-    hmacSecret: text("hmac_secret").notNull(),
+    /** Encrypted at rest (secret-box): the worker needs it in clear to sign metrics requests. */
+    hmacSecret: encryptedText("hmac_secret").notNull(),
     /** The secret replaced by the last rotation: endpoints may still accept it until then. */
-    previousHmacSecret: text("previous_hmac_secret"),
+    previousHmacSecret: encryptedText("previous_hmac_secret"),
     previousHmacSecretExpiresAt: timestamp("previous_hmac_secret_expires_at", { withTimezone: true }),
     hmacEnabled: boolean("hmac_enabled").notNull().default(false),
     envs: text("envs").array().notNull().default(sql`'{}'::text[]`),
@@ -49,7 +50,7 @@ export const projects = pgTable(
     /** With history (SDK, Prometheus), the buckets of this span before the trigger are the baseline. */
     baselineLookbackSeconds: integer("baseline_lookback_seconds").notNull().default(1800),
     /** Where metrics come from instead of the JSON endpoint (Prometheus); header values are secrets. */
-    metricsSource: jsonb("metrics_source").$type<MetricsSource>(),
+    metricsSource: jsonWithEncryptedHeaders<MetricsSource>("metrics_source"),
     /** Overrides SEQPULSE_RETENTION_DAYS for this project's deployments. */
     retentionDays: integer("retention_days"),
     runningConflict: text("running_conflict").$type<RunningConflict>().notNull().default("join"),
