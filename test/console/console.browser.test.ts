@@ -446,6 +446,26 @@ describe("the console refuses what it must, in a real browser", () => {
     expect((await fresh.context.cookies()).some((cookie) => cookie.name === "seqpulse_session")).toBe(false);
   });
 
+  it("ends a disabled project's sessions and refuses its key at sign-in", async () => {
+    const disabled = await createProject(baseUrl, {
+      name: "paused",
+      metrics_endpoint: "http://127.0.0.1:9/metrics",
+    });
+    const { page } = await browser.newSession();
+    await signIn(page, baseUrl, disabled.api_key);
+    expect(new URL(page.url()).pathname).toBe(`/projects/${disabled.project_id}`);
+    await database.pool.query("update projects set disabled_at = now() where id = $1", [disabled.project_id]);
+    await page.goto(`${baseUrl}/projects/${disabled.project_id}`);
+    expect(new URL(page.url()).pathname).toBe("/sign-in");
+    await page.getByLabel("API key or admin token").fill(disabled.api_key);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/sign-in") && r.request().method() === "POST"),
+      page.getByRole("button", { name: "Sign in" }).click(),
+    ]);
+    expect(response.status()).toBe(403);
+    await expect(page.getByRole("alert").textContent()).resolves.toContain('Project "paused" is disabled');
+  });
+
   it("returns only to paths on this server after signing in", async () => {
     const { page } = await browser.newSession();
     for (const target of [

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { deploymentDecisions } from "../db/schema/index.js";
 import { getDeployment } from "../deployments/service.js";
 import { AppError } from "../errors.js";
+import { countAuthFailure, refuseAddressOverFailureLimit } from "../http/auth.js";
 import type { AppDeps, AppEnv } from "../http/context.js";
 import {
   createDestination,
@@ -111,7 +112,8 @@ export function consoleRoutes(deps: AppDeps) {
     }
     if (!Uuid.safeParse(claims.sub).success) return undefined;
     const project = await projectById(db, claims.sub);
-    return project && claims.cred === keys.credentialTag(project.apiKeyHash)
+    // A disabled project's sessions end with it, as its keys are refused.
+    return project && !project.disabledAt && claims.cred === keys.credentialTag(project.apiKeyHash)
       ? { viewer: { kind: "project", project }, nonce: claims.nonce }
       : undefined;
   }
@@ -209,24 +211,32 @@ export function consoleRoutes(deps: AppDeps) {
     const returnTo = safeReturnTo(form.return_to);
     const nonce = keys.visitorNonce(readCookie(c, VISITOR_COOKIE));
     if (!nonce || !keys.csrfMatches(nonce, form._csrf)) return csrfRefused(c);
+    const refused = (status: number, error: string) =>
+      render(c, status, {
+        title: "Sign in",
+        body: signInPage({ csrf: keys.csrfToken(nonce), returnTo, error }),
+      });
     const credential = typeof form.credential === "string" ? form.credential.trim() : "";
     let subject: { sub: string; hash: string } | undefined;
-    if (adminHash && credential !== "" && secretMatches(credential, adminHash)) {
-      subject = { sub: "admin", hash: adminHash };
-    } else if (credential !== "") {
-      const project = await authenticateApiKey({ db, apiKey: credential });
-      if (project) subject = { sub: project.id, hash: project.apiKeyHash };
+    try {
+      // The API's limit on failed authentications per address applies here too.
+      await refuseAddressOverFailureLimit(c, deps);
+      if (adminHash && credential !== "" && secretMatches(credential, adminHash)) {
+        subject = { sub: "admin", hash: adminHash };
+      } else if (credential !== "") {
+        const project = await authenticateApiKey({ db, apiKey: credential });
+        if (project) subject = { sub: project.id, hash: project.apiKeyHash };
+      }
+    } catch (error) {
+      if (error instanceof AppError && (error.code === "project_disabled" || error.code === "rate_limited")) {
+        return refused(error.status, `${error.detail.charAt(0).toUpperCase()}${error.detail.slice(1)}.`);
+      }
+      throw error;
     }
     if (!subject) {
+      await countAuthFailure(c, deps);
       c.get("logger").warn("console sign-in refused");
-      return render(c, 401, {
-        title: "Sign in",
-        body: signInPage({
-          csrf: keys.csrfToken(nonce),
-          returnTo,
-          error: "That is not a valid project API key or admin token.",
-        }),
-      });
+      return refused(401, "That is not a valid project API key or admin token.");
     }
     setConsoleCookie(c, SESSION_COOKIE, keys.issue(subject.sub, subject.hash), SESSION_TTL_SECONDS);
     clearConsoleCookie(c, VISITOR_COOKIE);

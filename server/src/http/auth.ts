@@ -78,7 +78,7 @@ const failureBucket = (c: Context<AppEnv>, deps: AppDeps) =>
   `auth-failures:${clientAddress(c, deps.trustedProxies)}`;
 
 /** Too many wrong keys from one address: refused before any key is checked, the right one included. */
-async function refuseAddressOverFailureLimit(c: Context<AppEnv>, deps: AppDeps): Promise<void> {
+export async function refuseAddressOverFailureLimit(c: Context<AppEnv>, deps: AppDeps): Promise<void> {
   const policy = deps.rateLimits?.authFailures;
   if (!policy) return;
   const decision = await peekToken(deps.db, failureBucket(c, deps), policy);
@@ -90,7 +90,8 @@ async function refuseAddressOverFailureLimit(c: Context<AppEnv>, deps: AppDeps):
   }
 }
 
-async function countAuthFailure(c: Context<AppEnv>, deps: AppDeps): Promise<void> {
+/** Counts a failed authentication against the client's address (the console's sign-in too). */
+export async function countAuthFailure(c: Context<AppEnv>, deps: AppDeps): Promise<void> {
   const policy = deps.rateLimits?.authFailures;
   if (policy) await takeToken(deps.db, failureBucket(c, deps), policy);
 }
