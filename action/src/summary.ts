@@ -124,8 +124,8 @@ export function renderSummary(input: SummaryInput): string {
     out.table(
       ["| Metric | Baseline | Post | Change | Finding |", "| --- | ---: | ---: | ---: | --- |"],
       (Object.keys(METRIC_LABEL) as MetricName[]).map((metric) => {
-        const before = median(baseline.map((sample) => sample.metrics[metric]));
-        const after = median(post.map((sample) => sample.metrics[metric]));
+        const before = median(measured(baseline, metric).map(([, value]) => value));
+        const after = median(measured(post, metric).map(([, value]) => value));
         const findings = capped(
           reasons.filter((reason) => reason.metric === metric).map(describeReason),
           MAX_FINDINGS_PER_METRIC,
@@ -233,17 +233,27 @@ function renderChart(
   allSamples: MetricSample[],
   reasons: VerdictReason[],
 ): string | undefined {
-  if (allSamples.length < 2) return undefined;
-  const samples = chartSamples(allSamples);
+  // Only the samples that measured the metric: a gap would shift the line against the axis.
+  const withValue = measured(allSamples, metric);
+  if (withValue.length < 2) return undefined;
+  const samples = chartSamples(withValue.map(([sample]) => sample));
   const labels = samples.map((sample) => `${sample.phase === "baseline" ? "B" : "P"}${sample.sequence}`);
-  const values = samples.map((sample) => chartValue(metric, sample.metrics[metric]));
+  const values = samples.map((sample) => chartValue(metric, sample.metrics[metric] as number));
   const threshold = reasons.find(
     (reason) => reason.metric === metric && reason.threshold !== null,
   )?.threshold;
-  const shown =
-    samples.length < allSamples.length
-      ? `; ${samples.length} of ${allSamples.length} samples, evenly spaced`
-      : "";
+  const notes = [
+    samples.length < withValue.length
+      ? `${samples.length} of ${withValue.length} samples, evenly spaced`
+      : "",
+    withValue.length < allSamples.length
+      ? `${allSamples.length - withValue.length} without a value left out`
+      : "",
+  ];
+  const shown = notes
+    .filter(Boolean)
+    .map((note) => `; ${note}`)
+    .join("");
   const lines = [
     `#### ${METRIC_LABEL[metric]} per sample (B = baseline, P = post${shown})`,
     "",
@@ -284,6 +294,14 @@ function evenly<T>(items: T[], count: number): T[] {
   if (count === 1) return items.slice(0, 1);
   return Array.from({ length: count }, (_, index) => {
     return items[Math.round((index * (items.length - 1)) / (count - 1))] as T;
+  });
+}
+
+/** The samples that measured the metric (a source may not), with the value. */
+function measured(samples: MetricSample[], metric: MetricName): Array<[MetricSample, number]> {
+  return samples.flatMap((sample) => {
+    const value = sample.metrics[metric];
+    return value === null || value === undefined ? [] : [[sample, value] as [MetricSample, number]];
   });
 }
 

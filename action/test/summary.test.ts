@@ -205,6 +205,29 @@ describe("job summary", () => {
     expect(whole).not.toContain("The summary was cut here");
   });
 
+  it("leaves samples without a value for a metric out of its median and chart", () => {
+    const markdown = renderSummary({
+      apiUrl: "https://seqpulse.example.com",
+      deploymentId: DEPLOYMENT_ID,
+      deployment: deploymentDetail({
+        samples: [
+          sample("baseline", 1, { latency_p95: 100, cpu_usage: null }),
+          sample("baseline", 2, { latency_p95: null, cpu_usage: null }),
+          sample("post", 1, { latency_p95: 300, cpu_usage: null }),
+          sample("post", 2, { latency_p95: 200, cpu_usage: null }),
+        ],
+      }),
+      known: {},
+    });
+    expect(markdown).toContain("| Latency p95 | 100 ms | 250 ms | +150 % | — |");
+    expect(markdown).toContain("| CPU | — | — | — | — |");
+    expect(markdown).toContain(
+      "#### Latency p95 per sample (B = baseline, P = post; 1 without a value left out)",
+    );
+    expect(markdown).toContain("x-axis [B1, P1, P2]");
+    expect(markdown).toContain("line [100, 300, 200]");
+  });
+
   it("shows each phase's median (the mean of the middle two for an even count) in the metric's unit", () => {
     const markdown = renderSummary({
       apiUrl: "https://seqpulse.example.com",

@@ -183,7 +183,8 @@ var checkDeploymentDetail = response(
     pipeline_result: nullable(string),
     branch: nullable(string),
     commit_sha: nullable(string),
-    samples: array(object({ phase: string, sequence: integer, metrics: recordOf(number) })),
+    // A metric the source did not measure is null.
+    samples: array(object({ phase: string, sequence: integer, metrics: recordOf(nullable(number)) })),
     collection_failures: array(object({ phase: string, sequence: integer, reason: string })),
     verdict: nullable(verdictCheck)
   })

@@ -166,7 +166,8 @@ var checkDeploymentDetail = response(
     pipeline_result: nullable(string),
     branch: nullable(string),
     commit_sha: nullable(string),
-    samples: array(object({ phase: string, sequence: integer, metrics: recordOf(number) })),
+    // A metric the source did not measure is null.
+    samples: array(object({ phase: string, sequence: integer, metrics: recordOf(nullable(number)) })),
     collection_failures: array(object({ phase: string, sequence: integer, reason: string })),
     verdict: nullable(verdictCheck)
   })
@@ -1043,8 +1044,8 @@ function renderSummary(input) {
     out.table(
       ["| Metric | Baseline | Post | Change | Finding |", "| --- | ---: | ---: | ---: | --- |"],
       Object.keys(METRIC_LABEL).map((metric) => {
-        const before = median(baseline.map((sample) => sample.metrics[metric]));
-        const after = median(post2.map((sample) => sample.metrics[metric]));
+        const before = median(measured(baseline, metric).map(([, value]) => value));
+        const after = median(measured(post2, metric).map(([, value]) => value));
         const findings = capped(
           reasons.filter((reason) => reason.metric === metric).map(describeReason),
           MAX_FINDINGS_PER_METRIC
@@ -1131,14 +1132,19 @@ function chartedMetrics(reasons) {
   return metrics.length > 0 ? metrics : ["latency_p95"];
 }
 function renderChart(metric, allSamples, reasons) {
-  if (allSamples.length < 2) return void 0;
-  const samples = chartSamples(allSamples);
+  const withValue = measured(allSamples, metric);
+  if (withValue.length < 2) return void 0;
+  const samples = chartSamples(withValue.map(([sample]) => sample));
   const labels = samples.map((sample) => `${sample.phase === "baseline" ? "B" : "P"}${sample.sequence}`);
   const values = samples.map((sample) => chartValue(metric, sample.metrics[metric]));
   const threshold = reasons.find(
     (reason) => reason.metric === metric && reason.threshold !== null
   )?.threshold;
-  const shown = samples.length < allSamples.length ? `; ${samples.length} of ${allSamples.length} samples, evenly spaced` : "";
+  const notes = [
+    samples.length < withValue.length ? `${samples.length} of ${withValue.length} samples, evenly spaced` : "",
+    withValue.length < allSamples.length ? `${allSamples.length - withValue.length} without a value left out` : ""
+  ];
+  const shown = notes.filter(Boolean).map((note) => `; ${note}`).join("");
   const lines = [
     `#### ${METRIC_LABEL[metric]} per sample (B = baseline, P = post${shown})`,
     "",
@@ -1173,6 +1179,12 @@ function evenly(items, count) {
   if (count === 1) return items.slice(0, 1);
   return Array.from({ length: count }, (_, index) => {
     return items[Math.round(index * (items.length - 1) / (count - 1))];
+  });
+}
+function measured(samples, metric) {
+  return samples.flatMap((sample) => {
+    const value = sample.metrics[metric];
+    return value === null || value === void 0 ? [] : [[sample, value]];
   });
 }
 function orderedSamples(samples) {

@@ -496,8 +496,9 @@ describe("waitForVerdict", () => {
         timeoutMs: 60_000,
       },
     );
-    const result = await client.waitForVerdict(DEPLOYMENT_ID, { timeoutMs: 30_300, pollIntervalMs: 30_000 });
-    // The second poll had the last ~300 ms, not 5 attempts of 60 s: the deployment read first is kept.
+    // 2 s left for the second poll, enough for the first one's real request even on a busy machine.
+    const result = await client.waitForVerdict(DEPLOYMENT_ID, { timeoutMs: 32_000, pollIntervalMs: 30_000 });
+    // The second poll had the last ~2 s, not 5 attempts of 60 s: the deployment read first is kept.
     expect(result).toMatchObject({ outcome: "timeout", deployment: { state: "finished" }, polls: 2 });
     expect(Date.now() - start).toBeLessThan(5_000);
     expect(server.requests).toHaveLength(2);

@@ -86,12 +86,17 @@ console.log(JSON.stringify({ number: data.deployment_number, attempts, errorClas
   }, async () => {
     await writeFile(
       join(dir, "consumer.ts"),
-      `import { createSeqPulseClient, type DeploymentDetail, SeqPulseApiError } from "@seqpulse/client";
+      `import {
+  createSeqPulseClient,
+  type DeploymentDetail,
+  type DeploymentState,
+  SeqPulseApiError,
+} from "@seqpulse/client";
 
 const client = createSeqPulseClient({ apiUrl: "https://seqpulse.example.com", apiKey: "sp_key" });
 export async function deploy(): Promise<number> {
   const { data } = await client.trigger({ env: "production", ci: { provider: "gitlab", run_id: 42 } });
-  const state: "running" | "finished" | "analyzed" | "abandoned" = data.state;
+  const state: DeploymentState = data.state;
   // @ts-expect-error: the answer is typed, not any
   data.deployment_numbr;
   const outcome = await client.waitForVerdict(data.deployment_id, { timeoutMs: 1000 });

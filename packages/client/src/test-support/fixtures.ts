@@ -35,9 +35,14 @@ export function deploymentDetail(overrides: Partial<DeploymentDetail> = {}): Dep
     duration_ms: 300_000,
     abandoned_at: null,
     analyzed_at: null,
+    cancelled_at: null,
+    cancelled_by: null,
+    cancel_reason: null,
     samples: [],
+    baseline_observations: [],
     collection_failures: [],
     verdict: null,
+    decision: null,
     ...overrides,
   };
 }
@@ -79,6 +84,9 @@ export function sample(
     sequence,
     collected_at: slotTime,
     fetched_at: slotTime,
+    period_start: null,
+    requests: null,
+    errors: null,
     metrics: {
       requests_per_sec: 50,
       latency_p95: 120,
