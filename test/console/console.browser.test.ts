@@ -252,6 +252,25 @@ describe("the console, in a real headless Chromium against a real server", () =>
     await expect(page.locator("main").getAttribute("data-live")).resolves.toBe("false");
   });
 
+  it("shows a new deployment on the open list without a reload", async () => {
+    const { page } = await browser.newSession();
+    await signIn(page, baseUrl, shop.api_key);
+    await page.evaluate(() => {
+      (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
+    });
+    const { deployment_id: id } = await ciClient(baseUrl, shop.api_key).trigger({
+      env: "preview",
+      branch: "pr-7",
+    });
+    const row = page.locator(`[data-deployment-id="${id}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    await expect(row.textContent()).resolves.toContain("Running");
+    await expect(row.textContent()).resolves.toContain("pr-7");
+    await expect(
+      page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument),
+    ).resolves.toBe(true);
+  });
+
   it("records a manual decision, shows it, and returns it from GET /deployments/:id", async () => {
     const { page } = await browser.newSession();
     await signIn(page, baseUrl, shop.api_key, `/deployments/${failing.id}`);
