@@ -241,7 +241,7 @@ describe("a retry that lands while its own first attempt is being created", () =
         if (waited > 5_000) throw new Error("the retry never waited on the stale deployment");
         await sleep(20);
       }
-      // The first attempt wins: it sweeps the stale deployment and creates its own.
+      // The first attempt wins: it sweeps the stale deployment and creates its own, claiming its key.
       await locker.query(
         "update deployments set state = 'abandoned', abandoned_at = now(), state_reason = 'running_timeout' where id = $1",
         [stale.body.deployment_id],
@@ -249,10 +249,15 @@ describe("a retry that lands while its own first attempt is being created", () =
       const { rows } = await locker.query(
         `with counter as (
            update projects set deployment_counter = deployment_counter + 1 where id = $1 returning deployment_counter
+         ), created as (
+           insert into deployments (project_id, deployment_number, env, idempotency_key, request_fingerprint, branch, metrics_endpoint)
+           select $1, deployment_counter, 'production', 'attempt-1', $2, 'main', $3 from counter
+           returning id
+         ), claimed as (
+           insert into deployment_keys (project_id, env, idempotency_key, deployment_id, request_fingerprint)
+           select $1, 'production', 'attempt-1', id, $2 from created
          )
-         insert into deployments (project_id, deployment_number, env, idempotency_key, request_fingerprint, branch, metrics_endpoint)
-         select $1, deployment_counter, 'production', 'attempt-1', $2, 'main', $3 from counter
-         returning id`,
+         select id from created`,
         [project.project_id, fingerprint, project.metrics_endpoint],
       );
       firstAttemptId = rows[0].id;

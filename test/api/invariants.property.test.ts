@@ -84,6 +84,7 @@ function checkTrigger(model: Model, request: TriggerRequest, response: ApiRespon
     expect(response.status, response.text).toBe(200);
     expect(response.headers.get("idempotent-replayed")).toBeNull();
     expect(response.body).toMatchObject({ deployment_id: running, status: "existing", reason: "running" });
+    recordAlias(model, request, running);
     return;
   }
   expect(response.status, response.text).toBe(201);
@@ -108,6 +109,15 @@ function recordCreated(model: Model, request: TriggerRequest, body: TriggerRespo
   }
 }
 
+/** A key that joined a running deployment names it from then on. */
+function recordAlias(model: Model, request: TriggerRequest, deploymentId: string) {
+  if (request.key === undefined) return;
+  model.keys.set(keySlot(request.env, request.key), {
+    id: deploymentId,
+    commit: normalizedCommit(request.commit),
+  });
+}
+
 /** The database agrees with the model, and the invariants hold. */
 async function checkDatabase(model: Model, real: Real) {
   await expectInvariants(api.database.pool);
@@ -115,10 +125,13 @@ async function checkDatabase(model: Model, real: Real) {
   expect(
     rows.map((row) => ({ id: row.id, env: row.env, state: row.state, number: row.deployment_number })),
   ).toEqual([...model.deployments].map(([id, { env, state, number }]) => ({ id, env, state, number })));
-  for (const [slot, { id }] of model.keys) {
-    const row = rows.find((candidate) => candidate.id === id);
-    expect(row && `${row.env} ${row.idempotency_key}`).toBe(slot);
-  }
+  const { rows: keys } = await api.database.pool.query<{ slot: string; id: string }>(
+    "select env || ' ' || idempotency_key as slot, deployment_id as id from deployment_keys where project_id = $1",
+    [real.projectId],
+  );
+  expect(new Map(keys.map(({ slot, id }) => [slot, id]))).toEqual(
+    new Map([...model.keys].map(([slot, { id }]) => [slot, id])),
+  );
 }
 
 class TriggerCommand implements fc.AsyncCommand<Model, Real> {
@@ -197,6 +210,7 @@ class BatchCommand implements fc.AsyncCommand<Model, Real> {
     };
     const responses = await Promise.all(requests.map((request) => sendTrigger(real, request)));
     const created: Array<{ request: TriggerRequest; body: TriggerResponse }> = [];
+    const aliases: Array<{ request: TriggerRequest; id: string }> = [];
 
     for (const env of new Set(requests.map((request) => request.env))) {
       const inEnv = requests.flatMap((request, index) =>
@@ -212,9 +226,10 @@ class BatchCommand implements fc.AsyncCommand<Model, Real> {
       if (fresh.length === 0) continue;
       const running = before.running.get(env);
       if (running) {
-        for (const { response } of fresh) {
+        for (const { request, response } of fresh) {
           expect(response.status, response.text).toBe(200);
-          expect(response.body).toMatchObject({ deployment_id: running, reason: "running" });
+          expect(response.body.deployment_id).toBe(running);
+          aliases.push({ request, id: running });
         }
         continue;
       }
@@ -222,9 +237,11 @@ class BatchCommand implements fc.AsyncCommand<Model, Real> {
       const winners = fresh.filter(({ response }) => response.status === 201);
       expect(winners.length, JSON.stringify(fresh.map(({ response }) => response.body))).toBe(1);
       const winner = winners[0] as (typeof winners)[number];
-      for (const { response } of fresh) {
+      for (const { request, response } of fresh) {
         expect(response.status, response.text).toBeLessThan(300);
         expect(response.body.deployment_id).toBe(winner.response.body.deployment_id);
+        if (request.key !== winner.request.key)
+          aliases.push({ request, id: winner.response.body.deployment_id });
       }
       created.push({ request: winner.request, body: TriggerResponse.parse(winner.response.body) });
     }
@@ -234,6 +251,7 @@ class BatchCommand implements fc.AsyncCommand<Model, Real> {
       created.map((_, index) => model.deployments.size + 1 + index),
     );
     for (const { request, body } of created) recordCreated(model, request, body);
+    for (const { request, id } of aliases) recordAlias(model, request, id);
     model.history.push(...requests);
     await checkDatabase(model, real);
   }

@@ -67,13 +67,13 @@ describe("pnpm seqpulse projects", () => {
   });
 
   it.each([
-    [["projects", "create"], "name"],
-    [["projects", "create", "--name", "x", "--env", "not ok"], "envs.0"],
+    [["projects", "create"], "--name is required"],
+    [["projects", "create", "--name", "x", "--env", "not ok"], "--env: must be 1-50 characters"],
     [
       ["projects", "create", "--name", "x", "--sample-interval", "soon"],
       "--sample-interval must be a whole number",
     ],
-    [["projects", "create", "--name", "x", "--bogus"], "Unknown option '--bogus'"],
+    [["projects", "create", "--name", "x", "--bogus"], 'unknown option --bogus for "projects create"'],
     [
       ["projects", "create", "--name", "x", "--observation-window", "60", "--sample-interval", "120"],
       "must not exceed",

@@ -30,6 +30,12 @@ export async function startTestApi(overrides: Partial<AppDeps> = {}): Promise<Te
     logger,
     adminToken: TEST_ADMIN_TOKEN,
     runningTimeoutSeconds: 3600,
+    // Tests sample loopback endpoints; the trigger-time refusal has tests of its own that turn this off.
+    allowPrivateEndpoints: true,
+    // Tests never resolve outside hostnames: a lookup proves nothing, so the trigger lets it pass.
+    resolveHost: async (hostname) => {
+      throw new Error(`tests do not resolve ${hostname}`);
+    },
     ...overrides,
   });
   const server = await new Promise<ServerType>((resolve) => {

@@ -114,7 +114,11 @@ export const FinishRequest = z
     } else if (byKey) {
       for (const field of ["env", "idempotency_key"] as const) {
         if (body[field] === undefined) {
-          ctx.addIssue({ code: "custom", path: [field], message: "required when finishing by idempotency key" });
+          ctx.addIssue({
+            code: "custom",
+            path: [field],
+            message: "required when finishing by idempotency key",
+          });
         }
       }
     }
@@ -262,7 +266,9 @@ export const ListDeploymentsQuery = z
     branch: z.string().min(1).max(255).optional(),
     verdict: VerdictValue.optional(),
     /** Only deployments triggered after this instant (ISO 8601 with a time zone). */
-    created_after: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone" }).optional(),
+    created_after: z.iso
+      .datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone" })
+      .optional(),
   })
   .strict();
 export type ListDeploymentsQuery = z.infer<typeof ListDeploymentsQuery>;
@@ -345,7 +351,7 @@ export const ProjectSettings = z.object({
   /** Until then the API key replaced by the last rotation is still accepted; null when none is. */
   previous_api_key_expires_at: z.string().nullable(),
   /** Until then endpoints may still accept the HMAC secret replaced by the last rotation. */
-  previous_hmac_secret_expires_at: z.string().nullable(),
+  previous_hmac_expires_at: z.string().nullable(),
 });
 export type ProjectSettings = z.infer<typeof ProjectSettings>;
 
@@ -410,7 +416,7 @@ export const RotateHmacSecretResponse = z.object({
   /** SeqPulse signs with this secret from now on. */
   hmac_secret: z.string(),
   /** Until then endpoints may accept the replaced secret too (the SDK takes a list of secrets). */
-  previous_hmac_secret_expires_at: z.string(),
+  previous_hmac_expires_at: z.string(),
 });
 export type RotateHmacSecretResponse = z.infer<typeof RotateHmacSecretResponse>;
 

@@ -1,6 +1,10 @@
 import { z } from "zod";
 
-export const deploymentStates = ["running", "finished", "analyzed", "abandoned"] as const;
+/**
+ * `abandoned`: running past the timeout; `cancelled`: discarded on request before its analysis
+ * (never observed, no verdict). Both are terminal, like `analyzed`.
+ */
+export const deploymentStates = ["running", "finished", "analyzed", "abandoned", "cancelled"] as const;
 export const DeploymentState = z.enum(deploymentStates);
 export type DeploymentState = z.infer<typeof DeploymentState>;
 

@@ -62,9 +62,14 @@ export function connectDatabase(
 
 /** The executor of a Drizzle transaction: pg-boss's statements run on the transaction's connection. */
 export function transactionExecutor(tx: Transaction): SqlExecutor {
-  // Drizzle keeps the transaction's pg client on its session without typing it.
-  const client = (tx._.session as unknown as { client: pg.PoolClient }).client;
+  const client = transactionClient(tx);
   return { executeSql: (text, values) => client.query(text, values) };
+}
+
+/** The pg client a Drizzle transaction runs on, for hand-written (named, prepared) statements. */
+export function transactionClient(tx: Transaction): pg.PoolClient {
+  // Drizzle keeps the transaction's pg client on its session without typing it.
+  return (tx._.session as unknown as { client: pg.PoolClient }).client;
 }
 
 /** SQLSTATE 23505: a unique index refused the row because a concurrent request won. */

@@ -1,25 +1,36 @@
 import { createHash } from "node:crypto";
 import type {
   CiMetadata,
+  Deployment,
   DeploymentDetail,
   DeploymentList,
+  DeploymentState,
   FinishResponse,
   ListDeploymentsQuery,
   PipelineResult,
   TriggerResponse,
 } from "@seqpulse/types";
-import { and, desc, eq, lt, sql } from "drizzle-orm";
-import { type Database, isUniqueViolation, transactionExecutor } from "../db/client.js";
+import { and, desc, eq, exists, gt, inArray, lt, sql } from "drizzle-orm";
+import { unionAll } from "drizzle-orm/pg-core";
+import type { PoolClient } from "pg";
+import {
+  type Database,
+  isUniqueViolation,
+  type SqlExecutor,
+  transactionClient,
+  transactionExecutor,
+} from "../db/client.js";
 import {
   type DeploymentRow,
   deploymentDecisions,
+  deploymentKeys,
   deployments,
-  type Project,
-  projects,
   verdicts,
 } from "../db/schema/index.js";
 import { AppError } from "../errors.js";
 import type { JobQueue } from "../jobs/queue.js";
+import type { AuthenticatedProject as Project } from "../projects/service.js";
+import { assertEndpointSampleable, type EndpointPolicy } from "./endpoint-check.js";
 import { loadEvidence, toDeployment, toDeploymentDetail, toTriggerResponse } from "./store.js";
 import { abandonStaleRunning } from "./sweep.js";
 import { observationPlan } from "./window.js";
@@ -33,12 +44,17 @@ export interface TriggerInput {
   ci?: CiMetadata | null | undefined;
 }
 
+type TriggeredRow = Pick<
+  DeploymentRow,
+  "id" | "deploymentNumber" | "env" | "state" | "startedAt" | "idempotencyKey"
+>;
+
 export interface TriggerOutcome {
   response: TriggerResponse;
   /** The response replays an earlier request with the same idempotency key. */
   replayed: boolean;
   /** Set when this call created the deployment. */
-  created?: DeploymentRow;
+  created?: TriggeredRow;
 }
 
 // Each lost race makes the winner visible, so a few rounds always settle.
@@ -50,48 +66,39 @@ export async function triggerDeployment({
   project,
   input,
   runningTimeoutSeconds,
+  endpointPolicy,
 }: {
   db: Database;
   queue: JobQueue;
   project: Project;
   input: TriggerInput;
   runningTimeoutSeconds: number;
+  endpointPolicy: EndpointPolicy;
 }): Promise<TriggerOutcome> {
   assertEnvAllowed(project, input.env);
   const metricsEndpoint = resolveMetricsEndpoint(project, input.metricsEndpoint);
   const fingerprint = requestFingerprint(input);
+  const key = input.idempotencyKey;
+  const statements = deploymentStatements(db);
+  let endpointChecked = false;
 
   for (let round = 0; round < MAX_TRIGGER_ROUNDS; round++) {
-    if (input.idempotencyKey !== undefined) {
-      const [known] = await db
-        .select()
-        .from(deployments)
-        .where(
-          and(
-            eq(deployments.projectId, project.id),
-            eq(deployments.env, input.env),
-            eq(deployments.idempotencyKey, input.idempotencyKey),
-          ),
-        );
-      if (known) return replay(known, input, fingerprint);
-    }
+    // One statement, one snapshot: the deployment the key names, and the one running in the env.
+    const found = await statements.triggerLookup.execute({
+      projectId: project.id,
+      env: input.env,
+      key: key ?? null,
+      timeoutSeconds: runningTimeoutSeconds,
+    });
+    const known = found.find((row) => row.kind === "key");
+    if (known) return replay(known, input);
+    const running = found.find((row) => row.kind === "running");
 
-    await abandonStaleRunning({ db, runningTimeoutSeconds, projectId: project.id, env: input.env });
-    const [running] = await db
-      .select()
-      .from(deployments)
-      .where(
-        and(
-          eq(deployments.projectId, project.id),
-          eq(deployments.env, input.env),
-          eq(deployments.state, "running"),
-        ),
-      );
+    if (running?.stale) {
+      await abandonStaleRunning({ db, runningTimeoutSeconds, projectId: project.id, env: input.env });
+      continue;
+    }
     if (running) {
-      // The key's first attempt committed between the key lookup and here: still a replay.
-      if (input.idempotencyKey !== undefined && running.idempotencyKey === input.idempotencyKey) {
-        return replay(running, input, fingerprint);
-      }
       if (project.runningConflict === "reject") {
         throw new AppError(
           "environment_busy",
@@ -99,36 +106,48 @@ export async function triggerDeployment({
           { deployment_id: running.id, deployment_number: running.deploymentNumber },
         );
       }
+      // The joining key becomes an alias of the running deployment, so that its retries and a
+      // finish by that key find this deployment, whatever happens to it meanwhile.
+      if (key !== undefined && !(await claimAlias(db, project.id, input.env, key, running.id, fingerprint))) {
+        continue;
+      }
       return { response: toTriggerResponse(running, "existing", "running"), replayed: false };
     }
 
+    if (!endpointChecked) {
+      await assertEndpointSampleable(metricsEndpoint, endpointPolicy);
+      endpointChecked = true;
+    }
     try {
       const created = await db.transaction(async (tx) => {
-        const [counter] = await tx
-          .update(projects)
-          .set({ deploymentCounter: sql`${projects.deploymentCounter} + 1` })
-          .where(eq(projects.id, project.id))
-          .returning({ deploymentNumber: projects.deploymentCounter });
-        if (!counter) throw new AppError("unauthorized", "the project no longer exists");
-        const [row] = await tx
-          .insert(deployments)
-          .values({
-            projectId: project.id,
-            deploymentNumber: counter.deploymentNumber,
-            env: input.env,
-            idempotencyKey: input.idempotencyKey ?? null,
-            requestFingerprint: fingerprint,
-            branch: input.branch ?? null,
-            commitSha: input.commitSha ?? null,
+        const { rows } = await transactionClient(tx).query<CreatedRow>({
+          name: "seqpulse_create_deployment",
+          text: CREATE_DEPLOYMENT_SQL,
+          values: [
+            project.id,
+            input.env,
+            key ?? null,
+            fingerprint,
+            input.branch ?? null,
+            input.commitSha ?? null,
             metricsEndpoint,
-            ci: input.ci ?? null,
-          })
-          .returning();
-        const created = row as DeploymentRow;
-        await queue.enqueueBaseline(transactionExecutor(tx), created.id);
-        return created;
+            input.ci ? JSON.stringify(input.ci) : null,
+          ],
+        });
+        const [row] = rows;
+        if (!row) throw new AppError("unauthorized", "the project no longer exists");
+        await queue.enqueueBaseline(preparingExecutor(transactionClient(tx)), row.id);
+        return row;
       });
-      return { response: toTriggerResponse(created, "created"), replayed: false, created };
+      const row: TriggeredRow = {
+        id: created.id,
+        deploymentNumber: created.deployment_number,
+        env: created.env,
+        state: created.state,
+        startedAt: created.started_at,
+        idempotencyKey: created.idempotency_key,
+      };
+      return { response: toTriggerResponse(row, "created"), replayed: false, created: row };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
@@ -139,8 +158,74 @@ export async function triggerDeployment({
   );
 }
 
-function replay(known: DeploymentRow, input: TriggerInput, fingerprint: string): TriggerOutcome {
-  if (known.requestFingerprint !== fingerprint) {
+const statementNames = new Map<string, string>();
+
+/**
+ * Runs pg-boss's statements as named ones: the job insert is one fixed text, so PostgreSQL parses
+ * and plans it once per connection instead of on every create.
+ */
+function preparingExecutor(client: PoolClient): SqlExecutor {
+  return {
+    executeSql: (text, values) => {
+      let name = statementNames.get(text);
+      if (!name) {
+        name = `seqpulse_queue_${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
+        statementNames.set(text, name);
+      }
+      return client.query({ name, text, values });
+    },
+  };
+}
+
+interface CreatedRow {
+  id: string;
+  deployment_number: number;
+  env: string;
+  state: DeploymentState;
+  started_at: Date;
+  idempotency_key: string | null;
+}
+
+/**
+ * The create in one statement: the project's counter bump, the deployment and its key's claim.
+ * The counter row stays locked only until the transaction's commit, right after the baseline job.
+ * A key or running deployment that won a race fails it with a unique violation.
+ */
+const CREATE_DEPLOYMENT_SQL = `
+with counter as (
+  update projects set deployment_counter = deployment_counter + 1 where id = $1
+  returning deployment_counter
+), created as (
+  insert into deployments (project_id, deployment_number, env, idempotency_key, request_fingerprint,
+                           branch, commit_sha, metrics_endpoint, ci)
+  select $1, counter.deployment_counter, $2, $3, $4, $5, $6, $7, $8::jsonb from counter
+  returning id, deployment_number, env, state, started_at, idempotency_key
+), claimed as (
+  insert into deployment_keys (project_id, env, idempotency_key, deployment_id, request_fingerprint)
+  select $1, $2, $3, created.id, $4 from created where $3::text is not null
+)
+select * from created`;
+
+/** Records `key` as an alias of a running deployment; false when the key was claimed first or it stopped running. */
+async function claimAlias(
+  db: Database,
+  projectId: string,
+  env: string,
+  key: string,
+  deploymentId: string,
+  fingerprint: string,
+): Promise<boolean> {
+  const { rows } = await db.execute(sql`
+    insert into ${deploymentKeys} (project_id, env, idempotency_key, deployment_id, request_fingerprint)
+    select ${projectId}, ${env}, ${key}, ${deploymentId}, ${fingerprint}
+    from ${deployments} where id = ${deploymentId} and state = 'running'
+    on conflict do nothing
+    returning deployment_id`);
+  return rows.length === 1;
+}
+
+function replay(known: TriggeredRow & { fingerprint: string }, input: TriggerInput): TriggerOutcome {
+  if (known.fingerprint !== requestFingerprint(input)) {
     throw new AppError(
       "idempotency_key_reused",
       `idempotency key "${input.idempotencyKey}" was already used for deployment #${known.deploymentNumber} in ${input.env} with a different branch, commit_sha or metrics_endpoint; use a new key for a different deploy`,
@@ -150,21 +235,25 @@ function replay(known: DeploymentRow, input: TriggerInput, fingerprint: string):
   return { response: toTriggerResponse(known, "existing", "idempotency_key"), replayed: true };
 }
 
+/** The deployment a finish names: by id, or by a key it was triggered or joined with. */
+export type DeploymentRef = { deploymentId: string } | { env: string; idempotencyKey: string };
+
 export async function finishDeployment({
   db,
   queue,
   project,
-  deploymentId,
+  target,
   result,
   runningTimeoutSeconds,
 }: {
   db: Database;
   queue: JobQueue;
   project: Project;
-  deploymentId: string;
+  target: DeploymentRef;
   result: PipelineResult;
   runningTimeoutSeconds: number;
 }): Promise<{ response: FinishResponse; finished?: DeploymentRow }> {
+  const deploymentId = await resolveDeploymentRef(db, project, target);
   await abandonStaleRunning({ db, runningTimeoutSeconds, projectId: project.id, deploymentId });
   const finished = await db.transaction(async (tx) => {
     const [row] = await tx
@@ -202,6 +291,75 @@ export async function finishDeployment({
   return { response: { status: "ignored", deployment_id: deploymentId, state: current.state } };
 }
 
+async function resolveDeploymentRef(db: Database, project: Project, target: DeploymentRef): Promise<string> {
+  if ("deploymentId" in target) return target.deploymentId;
+  const [row] = await deploymentStatements(db).deploymentByKey.execute({
+    projectId: project.id,
+    env: target.env,
+    key: target.idempotencyKey,
+  });
+  if (!row) {
+    throw new AppError(
+      "not_found",
+      `no deployment in env "${target.env}" was triggered or joined with idempotency key "${target.idempotencyKey}"`,
+    );
+  }
+  return row.deploymentId;
+}
+
+const CANCELLABLE_STATES: DeploymentState[] = ["running", "finished"];
+
+/**
+ * Discards a deployment before its analysis: it is never observed and gets no verdict. The update
+ * waits on the row lock the analysis holds, so exactly one of them wins. Cancelling again answers
+ * the cancelled record unchanged.
+ */
+export async function cancelDeployment({
+  db,
+  project,
+  deploymentId,
+  reason,
+  by,
+}: {
+  db: Database;
+  project: Project;
+  deploymentId: string;
+  reason?: string | undefined;
+  by?: string | undefined;
+}): Promise<{ deployment: Deployment; cancelled: boolean }> {
+  const [row] = await db
+    .update(deployments)
+    .set({
+      state: "cancelled",
+      cancelledAt: sql`now()`,
+      cancelledBy: by ?? null,
+      cancelReason: reason ?? null,
+    })
+    .where(
+      and(
+        eq(deployments.id, deploymentId),
+        eq(deployments.projectId, project.id),
+        inArray(deployments.state, CANCELLABLE_STATES),
+      ),
+    )
+    .returning();
+  if (row) return { deployment: toDeployment(row, null), cancelled: true };
+  const [current] = await db
+    .select({ deployment: deployments, verdict: verdicts })
+    .from(deployments)
+    .leftJoin(verdicts, eq(verdicts.deploymentId, deployments.id))
+    .where(and(eq(deployments.id, deploymentId), eq(deployments.projectId, project.id)));
+  if (!current) throw deploymentNotFound(deploymentId);
+  if (current.deployment.state === "cancelled") {
+    return { deployment: toDeployment(current.deployment, current.verdict), cancelled: false };
+  }
+  throw new AppError(
+    "deployment_not_cancellable",
+    `deployment #${current.deployment.deploymentNumber} is ${current.deployment.state}; only a running or finished deployment that has not been analyzed can be cancelled`,
+    { deployment_id: current.deployment.id, deployment_number: current.deployment.deploymentNumber },
+  );
+}
+
 export async function getDeployment({
   db,
   project,
@@ -234,14 +392,36 @@ export async function listDeployments({
   query: ListDeploymentsQuery;
 }): Promise<DeploymentList> {
   const rows = await db
-    .select()
+    .select({ deployment: deployments, verdict: verdicts })
     .from(deployments)
+    .leftJoin(verdicts, eq(verdicts.deploymentId, deployments.id))
     .where(
       and(
         eq(deployments.projectId, project.id),
         query.env === undefined ? undefined : eq(deployments.env, query.env),
         query.state === undefined ? undefined : eq(deployments.state, query.state),
         query.cursor === undefined ? undefined : lt(deployments.deploymentNumber, Number(query.cursor)),
+        query.idempotency_key === undefined
+          ? undefined
+          : exists(
+              db
+                .select({ one: sql`1` })
+                .from(deploymentKeys)
+                .where(
+                  and(
+                    eq(deploymentKeys.deploymentId, deployments.id),
+                    eq(deploymentKeys.idempotencyKey, query.idempotency_key),
+                  ),
+                ),
+            ),
+        query.commit_sha === undefined
+          ? undefined
+          : sql`lower(${deployments.commitSha}) like ${`${query.commit_sha.toLowerCase()}%`}`,
+        query.branch === undefined ? undefined : eq(deployments.branch, query.branch),
+        query.verdict === undefined ? undefined : eq(verdicts.verdict, query.verdict),
+        query.created_after === undefined
+          ? undefined
+          : gt(deployments.startedAt, new Date(query.created_after)),
       ),
     )
     .orderBy(desc(deployments.deploymentNumber))
@@ -249,9 +429,81 @@ export async function listDeployments({
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   return {
-    items: page.map(toDeployment),
-    next_cursor: rows.length > query.limit && last ? String(last.deploymentNumber) : null,
+    items: page.map((row) => toDeployment(row.deployment, row.verdict)),
+    next_cursor: rows.length > query.limit && last ? String(last.deployment.deploymentNumber) : null,
   };
+}
+
+type DeploymentStatements = ReturnType<typeof prepareDeploymentStatements>;
+const preparedByDatabase = new WeakMap<Database, DeploymentStatements>();
+
+/** The trigger's and finish's lookups, prepared once per database handle (parsed once per connection). */
+function prepareDeploymentStatements(db: Database) {
+  const triggered = {
+    id: deployments.id,
+    deploymentNumber: deployments.deploymentNumber,
+    env: deployments.env,
+    state: deployments.state,
+    startedAt: deployments.startedAt,
+    idempotencyKey: deployments.idempotencyKey,
+  };
+  const byKey = db
+    .select({
+      kind: sql<"key" | "running">`'key'`.as("kind"),
+      ...triggered,
+      fingerprint: deploymentKeys.requestFingerprint,
+      stale: sql<boolean>`false`.as("stale"),
+    })
+    .from(deploymentKeys)
+    .innerJoin(deployments, eq(deployments.id, deploymentKeys.deploymentId))
+    .where(
+      and(
+        eq(deploymentKeys.projectId, sql.placeholder("projectId")),
+        eq(deploymentKeys.env, sql.placeholder("env")),
+        eq(deploymentKeys.idempotencyKey, sql.placeholder("key")),
+      ),
+    );
+  const runningInEnv = db
+    .select({
+      kind: sql<"key" | "running">`'running'`.as("kind"),
+      ...triggered,
+      fingerprint: deployments.requestFingerprint,
+      stale:
+        sql<boolean>`${deployments.startedAt} < now() - make_interval(secs => ${sql.placeholder("timeoutSeconds")})`.as(
+          "stale",
+        ),
+    })
+    .from(deployments)
+    .where(
+      and(
+        eq(deployments.projectId, sql.placeholder("projectId")),
+        eq(deployments.env, sql.placeholder("env")),
+        eq(deployments.state, "running"),
+      ),
+    );
+  return {
+    triggerLookup: unionAll(byKey, runningInEnv).prepare("seqpulse_trigger_lookup"),
+    deploymentByKey: db
+      .select({ deploymentId: deploymentKeys.deploymentId })
+      .from(deploymentKeys)
+      .where(
+        and(
+          eq(deploymentKeys.projectId, sql.placeholder("projectId")),
+          eq(deploymentKeys.env, sql.placeholder("env")),
+          eq(deploymentKeys.idempotencyKey, sql.placeholder("key")),
+        ),
+      )
+      .prepare("seqpulse_deployment_by_key"),
+  };
+}
+
+function deploymentStatements(db: Database): DeploymentStatements {
+  let statements = preparedByDatabase.get(db);
+  if (!statements) {
+    statements = prepareDeploymentStatements(db);
+    preparedByDatabase.set(db, statements);
+  }
+  return statements;
 }
 
 function assertEnvAllowed(project: Project, env: string): void {

@@ -71,7 +71,8 @@ export function toMetricValues(sample: MetricSampleRow): MetricValues {
   };
 }
 
-export function toDeployment(row: DeploymentRow): Deployment {
+/** `verdict`: the deployment's verdict row when it has one (a list shows its summary). */
+export function toDeployment(row: DeploymentRow, verdict?: VerdictRow | null): Deployment {
   return {
     id: row.id,
     project_id: row.projectId,
@@ -90,6 +91,17 @@ export function toDeployment(row: DeploymentRow): Deployment {
     duration_ms: row.durationMs,
     abandoned_at: row.abandonedAt?.toISOString() ?? null,
     analyzed_at: row.analyzedAt?.toISOString() ?? null,
+    cancelled_at: row.cancelledAt?.toISOString() ?? null,
+    cancelled_by: row.cancelledBy,
+    cancel_reason: row.cancelReason,
+    verdict: verdict
+      ? {
+          verdict: verdict.verdict,
+          confidence: verdict.confidence,
+          summary: verdict.summary,
+          created_at: verdict.createdAt.toISOString(),
+        }
+      : null,
   };
 }
 
@@ -140,7 +152,7 @@ export function toDeploymentDetail(
 }
 
 export function toTriggerResponse(
-  row: DeploymentRow,
+  row: Pick<DeploymentRow, "id" | "deploymentNumber" | "env" | "state" | "startedAt" | "idempotencyKey">,
   status: TriggerResponse["status"],
   reason?: TriggerResponse["reason"],
 ): TriggerResponse {

@@ -1,9 +1,9 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { Database } from "../db/client.js";
-import type { Project } from "../db/schema/index.js";
 import type { HostResolver } from "../deployments/endpoint-check.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Logger } from "../logger.js";
+import type { AuthenticatedProject } from "../projects/service.js";
 import type { ServerMetrics } from "../observability/metrics.js";
 import type { RateLimits } from "./rate-limit.js";
 
@@ -37,7 +37,7 @@ export interface AppEnv {
   Bindings: Partial<HttpBindings> | undefined;
   Variables: {
     requestId: string;
-    project: Project;
+    project: AuthenticatedProject;
     logger: Logger;
   };
 }

@@ -42,6 +42,21 @@ export async function readJsonBody<Schema extends z.ZodType>(
   return parsed.data;
 }
 
+/** Like readJsonBody, for bodies whose every field is optional: a request without a body reads as `{}`. */
+export async function readOptionalJsonBody<Schema extends z.ZodType>(
+  c: Context,
+  schema: Schema,
+): Promise<z.infer<Schema>> {
+  const hasBody =
+    c.req.header("content-type") !== undefined ||
+    c.req.header("transfer-encoding") !== undefined ||
+    Number(c.req.header("content-length") ?? 0) > 0;
+  if (hasBody) return readJsonBody(c, schema);
+  const parsed = schema.safeParse({});
+  if (!parsed.success) throw validationError(parsed.error, "request body");
+  return parsed.data;
+}
+
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function textProblem(text: string): string | undefined {

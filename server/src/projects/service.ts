@@ -56,7 +56,7 @@ export async function createProject({
         baselineSamples: input.baseline_samples ?? 10,
         baselineLookbackSeconds: input.baseline_lookback_seconds ?? 1800,
         metricsSource: input.metrics_source ?? null,
-      retentionDays: input.retention_days ?? null,
+        retentionDays: input.retention_days ?? null,
         runningConflict: input.running_conflict ?? "join",
         analysis,
       })
@@ -196,7 +196,7 @@ export async function rotateHmacSecret({
   return {
     project_id: row.id,
     hmac_secret: hmacSecret,
-    previous_hmac_secret_expires_at: row.expiresAt.toISOString(),
+    previous_hmac_expires_at: row.expiresAt.toISOString(),
   };
 }
 
@@ -276,6 +276,27 @@ export async function findProjectId({ db, nameOrId }: { db: Database; nameOrId: 
   return row.id;
 }
 
+/**
+ * What the request path needs of the project an API key authenticates: its settings, without its
+ * secrets (decrypted only where they are used). `apiKeyHash` is the hash of the key that matched.
+ */
+const authenticatedColumns = {
+  id: projects.id,
+  name: projects.name,
+  apiKeyId: projects.apiKeyId,
+  envs: projects.envs,
+  metricsEndpoint: projects.metricsEndpoint,
+  observationWindowSeconds: projects.observationWindowSeconds,
+  sampleIntervalSeconds: projects.sampleIntervalSeconds,
+  warmupSeconds: projects.warmupSeconds,
+  baselineIntervalSeconds: projects.baselineIntervalSeconds,
+  runningConflict: projects.runningConflict,
+  disabledAt: projects.disabledAt,
+};
+export type AuthenticatedProject = { [Column in keyof typeof authenticatedColumns]: Project[Column] } & {
+  apiKeyHash: string;
+};
+
 type ProjectStatements = ReturnType<typeof prepareProjectStatements>;
 const preparedByDatabase = new WeakMap<Database, ProjectStatements>();
 
@@ -283,12 +304,12 @@ const preparedByDatabase = new WeakMap<Database, ProjectStatements>();
 function prepareProjectStatements(db: Database) {
   return {
     byKeyId: db
-      .select()
+      .select({ ...authenticatedColumns, apiKeyHash: projects.apiKeyHash })
       .from(projects)
       .where(eq(projects.apiKeyId, sql.placeholder("keyId")))
       .prepare("seqpulse_project_by_key_id"),
     byPreviousKeyId: db
-      .select()
+      .select({ ...authenticatedColumns, apiKeyHash: projects.previousApiKeyHash })
       .from(projects)
       .where(
         and(
@@ -320,18 +341,16 @@ export async function authenticateApiKey({
 }: {
   db: Database;
   apiKey: string;
-}): Promise<Project | undefined> {
+}): Promise<AuthenticatedProject | undefined> {
   const apiKeyId = parseApiKeyId(apiKey);
   if (!apiKeyId) return undefined;
   const statements = projectStatements(db);
-  let project: Project | undefined;
   const [current] = await statements.byKeyId.execute({ keyId: apiKeyId });
-  if (current && secretMatches(apiKey, current.apiKeyHash)) project = current;
-  else if (!current) {
-    const [previous] = await statements.byPreviousKeyId.execute({ keyId: apiKeyId });
-    if (previous?.previousApiKeyHash && secretMatches(apiKey, previous.previousApiKeyHash)) project = previous;
-  }
-  if (project?.disabledAt) {
+  // Key ids are unique across current and previous keys: only an unknown id can be a previous key.
+  const [found] = current ? [current] : await statements.byPreviousKeyId.execute({ keyId: apiKeyId });
+  if (!found?.apiKeyHash || !secretMatches(apiKey, found.apiKeyHash)) return undefined;
+  const project = { ...found, apiKeyHash: found.apiKeyHash };
+  if (project.disabledAt) {
     throw new AppError(
       "project_disabled",
       `project "${project.name}" is disabled; an operator can enable it again (pnpm seqpulse projects enable)`,
@@ -360,7 +379,7 @@ export function toProjectSettings(project: Project): ProjectSettings {
     created_at: project.createdAt.toISOString(),
     disabled_at: project.disabledAt?.toISOString() ?? null,
     previous_api_key_expires_at: stillAhead(project.previousApiKeyExpiresAt),
-    previous_hmac_secret_expires_at: stillAhead(project.previousHmacSecretExpiresAt),
+    previous_hmac_expires_at: stillAhead(project.previousHmacSecretExpiresAt),
   };
 }
 
@@ -427,9 +446,13 @@ async function claimingName<T>(name: string, write: () => Promise<T>): Promise<T
     return await write();
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    throw new AppError("project_name_taken", `a project named "${name}" exists already; choose another name`, {
-      errors: [{ path: "name", message: "is taken" }],
-    });
+    throw new AppError(
+      "project_name_taken",
+      `a project named "${name}" exists already; choose another name`,
+      {
+        errors: [{ path: "name", message: "is taken" }],
+      },
+    );
   }
 }
 
