@@ -336,6 +336,8 @@ function stateHeadline(state: DeploymentDetail["state"]): string {
       return "⏳ analysis pending";
     case "abandoned":
       return "❔ abandoned";
+    case "cancelled":
+      return "🚫 cancelled";
     default:
       return state;
   }

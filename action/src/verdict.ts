@@ -114,7 +114,9 @@ export async function waitAndGate(
       const problem =
         result.outcome === "abandoned"
           ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run (API: GET ${url})`
-          : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise ${INPUT.verdictTimeoutSeconds} above the project's observation window (API: GET ${url})`;
+          : result.outcome === "cancelled"
+            ? `SeqPulse: ${label} was cancelled${result.deployment.cancel_reason ? ` (${result.deployment.cancel_reason})` : ""}, so it gets no verdict and the gate could not run (API: GET ${url})`
+            : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise ${INPUT.verdictTimeoutSeconds} above the project's observation window (API: GET ${url})`;
       if (settings.failOnError) return { outcome: { failure: problem }, deployment: result.deployment };
       toolkit.warning(problem);
       return { outcome: {}, deployment: result.deployment };

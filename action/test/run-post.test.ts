@@ -135,6 +135,23 @@ describe("post step", () => {
     expect(record.summaries[0]).toContain("abandoned (running_timeout)");
   });
 
+  it("warns when the deployment was cancelled before a verdict; fails the gate with fail-on-error", async () => {
+    const cancelled = deploymentDetail({ state: "cancelled", cancel_reason: "superseded by #13" });
+    const handlers = {
+      finish: accepted,
+      waitForVerdict: async () => ({ outcome: "cancelled", deployment: cancelled, polls: 1 }) as const,
+    };
+    const lenient = post({ "wait-for-verdict": "true" }, handlers);
+    expect(await lenient.run()).toEqual({});
+    expect(lenient.record.warnings[0]).toContain(
+      "deployment #12 was cancelled (superseded by #13), so it gets no verdict and the gate could not run",
+    );
+    expect(lenient.record.summaries[0]).toContain("🚫 cancelled");
+
+    const strict = post({ "wait-for-verdict": "true", "fail-on-error": "true" }, handlers);
+    expect((await strict.run()).failure).toContain("deployment #12 was cancelled (superseded by #13)");
+  });
+
   it("warns when the server abandoned the deployment before the job ended; fails a gate with fail-on-error", async () => {
     const handlers = {
       finish: async () =>

@@ -485,6 +485,7 @@ function createSeqPulseClient(options) {
           waitOptions.onPoll?.(data, polls);
           if (data.verdict) return { outcome: "verdict", deployment: data, verdict: data.verdict, polls };
           if (data.state === "abandoned") return { outcome: "abandoned", deployment: data, polls };
+          if (data.state === "cancelled") return { outcome: "cancelled", deployment: data, polls };
         } catch (error) {
           if (!(error instanceof SeqPulseUnavailableError)) throw error;
           polls++;
@@ -957,7 +958,7 @@ The job fails because ${INPUT.failOn} is ${settings.failOn}.` },
         else toolkit.warning(text);
         return { outcome: {}, deployment };
       }
-      const problem = result.outcome === "abandoned" ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run (API: GET ${url})` : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise ${INPUT.verdictTimeoutSeconds} above the project's observation window (API: GET ${url})`;
+      const problem = result.outcome === "abandoned" ? `SeqPulse: ${label} was abandoned${result.deployment.state_reason ? ` (${result.deployment.state_reason})` : ""} before a verdict, so the gate could not run (API: GET ${url})` : result.outcome === "cancelled" ? `SeqPulse: ${label} was cancelled${result.deployment.cancel_reason ? ` (${result.deployment.cancel_reason})` : ""}, so it gets no verdict and the gate could not run (API: GET ${url})` : `SeqPulse: no verdict for ${label} after ${settings.verdictTimeoutSeconds} s (state: ${result.deployment?.state ?? "unknown"}), so the gate could not run; raise ${INPUT.verdictTimeoutSeconds} above the project's observation window (API: GET ${url})`;
       if (settings.failOnError) return { outcome: { failure: problem }, deployment: result.deployment };
       toolkit.warning(problem);
       return { outcome: {}, deployment: result.deployment };
@@ -1214,6 +1215,8 @@ function stateHeadline(state) {
       return "\u23F3 analysis pending";
     case "abandoned":
       return "\u2754 abandoned";
+    case "cancelled":
+      return "\u{1F6AB} cancelled";
     default:
       return state;
   }

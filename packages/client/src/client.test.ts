@@ -472,6 +472,16 @@ describe("waitForVerdict", () => {
     expect(result).toMatchObject({ outcome: "abandoned", deployment: { state_reason: "running_timeout" } });
   });
 
+  it("stops on a cancelled deployment, which gets no verdict", async () => {
+    const { server, client } = await setup(
+      [{ status: 200, json: deploymentDetail({ state: "cancelled", cancel_reason: "stray" }) }],
+      fakeClock(),
+    );
+    const result = await client.waitForVerdict(DEPLOYMENT_ID, { timeoutMs: 10_000 });
+    expect(result).toMatchObject({ outcome: "cancelled", deployment: { cancel_reason: "stray" }, polls: 1 });
+    expect(server.requests).toHaveLength(1);
+  });
+
   it("times out with the last deployment read", async () => {
     const clock = fakeClock();
     const { server, client } = await setup([{ status: 200, json: deploymentDetail() }], clock);

@@ -100,6 +100,8 @@ export interface WaitForVerdictOptions {
 export type WaitForVerdictResult =
   | { outcome: "verdict"; deployment: DeploymentDetail; verdict: Verdict; polls: number }
   | { outcome: "abandoned"; deployment: DeploymentDetail; polls: number }
+  /** Cancelled on request: it gets no verdict. */
+  | { outcome: "cancelled"; deployment: DeploymentDetail; polls: number }
   | { outcome: "timeout"; deployment: DeploymentDetail | undefined; polls: number };
 
 export interface SeqPulseClient {
@@ -108,7 +110,7 @@ export interface SeqPulseClient {
   finish(body: FinishRequest): Promise<SeqPulseResponse<FinishResponse>>;
   getDeployment(id: string): Promise<SeqPulseResponse<DeploymentDetail>>;
   /**
-   * Polls the deployment until it has a verdict, is abandoned, or `timeoutMs` passes. Each poll is one
+   * Polls the deployment until it has a verdict, is abandoned or cancelled, or `timeoutMs` passes. Each poll is one
    * request (no retries of its own) limited to the per-request timeout and to the time left, so the call
    * ends by the deadline. Polls that fail with {@link SeqPulseUnavailableError} are retried until the
    * deadline; at the deadline the outcome is `timeout` with the latest deployment read, or, when no poll
@@ -412,6 +414,7 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
           waitOptions.onPoll?.(data, polls);
           if (data.verdict) return { outcome: "verdict", deployment: data, verdict: data.verdict, polls };
           if (data.state === "abandoned") return { outcome: "abandoned", deployment: data, polls };
+          if (data.state === "cancelled") return { outcome: "cancelled", deployment: data, polls };
         } catch (error) {
           if (!(error instanceof SeqPulseUnavailableError)) throw error;
           polls++;
