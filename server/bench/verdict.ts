@@ -34,6 +34,10 @@ const started = performance.now();
 const results: { scenario: Scenario; tally: Tally }[] = [];
 console.log(`verdict engine Monte Carlo: ${trials} trials per row, seed ${seed}`);
 console.log(
+  "right verdict: ok when healthy (and for a latency fault below the default minimum effect, ×1.25 and +50 ms), " +
+    "rollback for errors ×5 and traffic −60 %, not ok for the other faults",
+);
+console.log(
   ["profile", "fault", "baseline", "counts", "ok %", "warn %", "rollback %", "conf right", "conf wrong"]
     .map((cell, i) => (i < 4 ? cell.padEnd(COLUMN[i] as number) : cell.padStart(COLUMN[i] as number)))
     .join(" "),
