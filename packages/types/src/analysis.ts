@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MetricName, VerdictValue } from "./enums.js";
+import { CUSTOM_METRIC_PATTERN } from "./metrics-contract.js";
 
 const ratio = z.number().min(0).max(1);
 
@@ -51,8 +52,8 @@ export const TrafficSettings = z
   .strict();
 export type TrafficSettings = z.infer<typeof TrafficSettings>;
 
-/** Names of custom metrics in a metrics payload: any other key than the five. */
-export const CUSTOM_METRIC_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+/** The metrics contract's pattern for custom metric names (kept under this name for its importers). */
+export const CUSTOM_METRIC_NAME_PATTERN = CUSTOM_METRIC_PATTERN;
 export const MAX_CUSTOM_METRIC_RULES = 50;
 
 export const metricDirections = ["higher_is_worse", "lower_is_worse"] as const;
@@ -87,7 +88,7 @@ export type CustomMetricRule = z.infer<typeof CustomMetricRule>;
 
 export const CustomMetricName = z
   .string()
-  .regex(CUSTOM_METRIC_NAME_PATTERN, "must match ^[a-z][a-z0-9_]{0,63}$")
+  .regex(CUSTOM_METRIC_PATTERN, `must match ${CUSTOM_METRIC_PATTERN.source}`)
   .refine(
     (name) => !(MetricName.options as readonly string[]).includes(name),
     "is one of the five built-in metrics, which have their own settings",
