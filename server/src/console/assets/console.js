@@ -90,7 +90,7 @@
             {
               stroke: axisColor,
               grid: { stroke: gridColor },
-              size: 64,
+              size: 84,
               values: (_, ticks) => ticks.map((v) => formatValue(chart.unit, v)),
             },
           ],
@@ -161,6 +161,8 @@
   const start = () => {
     enhance(document);
     live();
+    // The charts take their colours from the page's; redraw them when the system theme changes.
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => drawCharts(document));
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
