@@ -15,7 +15,7 @@ import { relative, resolve } from "node:path";
  * choices, `<placeholder>`, `…`), and defines every variable it reads first: in the block, in an
  * earlier block of the same file (a reader follows a file in one terminal), by refusing to run
  * without it (`${VAR:?set VAR to …}`), with a default (`${VAR:-…}`, `${VAR:+…}`), or as one of the
- * variables in DOCUMENTED_VARIABLES.
+ * variables every shell has (DOCUMENTED_VARIABLES).
  */
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -62,10 +62,7 @@ export function shellBlocks(file: string): ShellBlock[] {
   return blocks;
 }
 
-/**
- * Variables a block may read without defining them, each documented where the block stands:
- * set by the server's or CLI's own documentation, or by the CI a snippet runs in.
- */
+/** Variables a block may read without defining them: every shell has them. */
 export const DOCUMENTED_VARIABLES = new Set(["HOME", "PATH", "PWD"]);
 
 /** The block's code without comments and single-quoted strings, which the shell does not expand. */
