@@ -15,7 +15,7 @@ import { relative, resolve } from "node:path";
  * choices, `<placeholder>`, `…`), and defines every variable it reads first: in the block, in an
  * earlier block of the same file (a reader follows a file in one terminal), by refusing to run
  * without it (`${VAR:?set VAR to …}`), with a default (`${VAR:-…}`, `${VAR:+…}`), or as one of the
- * variables every shell has (DOCUMENTED_VARIABLES).
+ * variables every shell has (SHELL_VARIABLES).
  */
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -63,7 +63,7 @@ export function shellBlocks(file: string): ShellBlock[] {
 }
 
 /** Variables a block may read without defining them: every shell has them. */
-export const DOCUMENTED_VARIABLES = new Set(["HOME", "PATH", "PWD"]);
+export const SHELL_VARIABLES = new Set(["HOME", "PATH", "PWD"]);
 
 /** The block's code without comments and single-quoted strings, which the shell does not expand. */
 function expandedText(code: string): string {
@@ -102,7 +102,7 @@ export function lintProblems(code: string, definedBefore: ReadonlySet<string>): 
     for (const match of content.matchAll(/\$\{([A-Za-z_]\w*)(:?[-+?=])?|\$([A-Za-z_]\w*)/g)) {
       const name = match[1] ?? match[3] ?? "";
       const guarded = match[2] !== undefined;
-      if (!guarded && !defined.has(name) && !DOCUMENTED_VARIABLES.has(name)) {
+      if (!guarded && !defined.has(name) && !SHELL_VARIABLES.has(name)) {
         problems.push(`line ${line + 1}: $${name} is used before it is defined`);
       }
       if (match[2] === "?" || match[2] === ":?" || match[2] === "=" || match[2] === ":=") defined.add(name);
