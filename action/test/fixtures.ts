@@ -109,6 +109,8 @@ export function fakeDependencies(handlers: FakeClientHandlers, env: Record<strin
           calls.push({ method: "getDeployment", args: [id] });
           return (handlers.getDeployment ?? missing("getDeployment"))(id);
         },
+        // The action never lists deployments.
+        listDeployments: missing("listDeployments"),
         waitForVerdict: async (id, waitOptions) => {
           calls.push({ method: "waitForVerdict", args: [id, waitOptions] });
           return (handlers.waitForVerdict ?? missing("waitForVerdict"))(id);

@@ -172,6 +172,23 @@ var checkDeploymentDetail = response(
     verdict: nullable(verdictCheck)
   })
 );
+var checkDeploymentList = response(
+  object({
+    items: array(
+      object({
+        id: uuid,
+        deployment_number: integer,
+        env: string,
+        state: string,
+        idempotency_key: nullable(string),
+        branch: nullable(string),
+        commit_sha: nullable(string),
+        verdict: nullable(object({ verdict: string, confidence: number, summary: string }))
+      })
+    ),
+    next_cursor: nullable(string)
+  })
+);
 var checkProblem = response(
   object({ type: string, title: string, status: integer, code: string, detail: string })
 );
@@ -459,6 +476,19 @@ function createSeqPulseClient(options) {
     },
     getDeployment(id) {
       return request(getDeploymentSpec(id));
+    },
+    listDeployments(query = {}) {
+      const search = new URLSearchParams();
+      for (const [name, value] of Object.entries(query)) {
+        if (value !== void 0 && value !== null) search.set(name, String(value));
+      }
+      const queryString = search.size > 0 ? `?${search}` : "";
+      return request({
+        method: "GET",
+        path: `/deployments${queryString}`,
+        action: "list the deployments",
+        check: checkDeploymentList
+      });
     },
     async waitForVerdict(id, waitOptions) {
       const pollIntervalMs = waitOptions.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;

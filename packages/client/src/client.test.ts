@@ -325,6 +325,30 @@ describe("finish and getDeployment", () => {
     ]);
   });
 
+  it("lists deployments with the filters in the query string, retrying like every call", async () => {
+    const { server, client } = await setup([
+      problem(503, "service_unavailable", "restarting"),
+      { status: 200, json: { items: [deploymentDetail({ idempotency_key: "run 7/1" })], next_cursor: null } },
+    ]);
+    const { data, attempts } = await client.listDeployments({
+      env: "production",
+      idempotency_key: "run 7/1",
+      limit: 1,
+      branch: undefined,
+    });
+    expect(attempts).toBe(2);
+    expect(data.items.map((item) => item.idempotency_key)).toEqual(["run 7/1"]);
+    expect(server.requests.map((request) => request.url)).toEqual([
+      "/deployments?env=production&idempotency_key=run+7%2F1&limit=1",
+      "/deployments?env=production&idempotency_key=run+7%2F1&limit=1",
+    ]);
+
+    await server.close();
+    const all = await setup([{ status: 200, json: { items: [], next_cursor: "41" } }]);
+    expect((await all.client.listDeployments()).data.next_cursor).toBe("41");
+    expect(all.server.requests[0]?.url).toBe("/deployments");
+  });
+
   it("reads a deployment under an api URL with a base path", async () => {
     server = await startScriptedServer([{ status: 200, json: deploymentDetail() }]);
     const client = createSeqPulseClient({ apiUrl: `${server.url}/seqpulse/`, apiKey: API_KEY });

@@ -3,8 +3,10 @@ import { validateHeaderName, validateHeaderValue } from "node:http";
 // Types only: the schemas would bring zod into every bundle of the client (see responses.ts).
 import type {
   DeploymentDetail,
+  DeploymentList,
   FinishRequest,
   FinishResponse,
+  ListDeploymentsQuery,
   TriggerRequest,
   TriggerResponse,
   Verdict,
@@ -12,6 +14,7 @@ import type {
 import { type Problem, SeqPulseApiError, SeqPulseResponseError, SeqPulseUnavailableError } from "./errors.js";
 import {
   checkDeploymentDetail,
+  checkDeploymentList,
   checkFinishResponse,
   checkProblem,
   checkTriggerResponse,
@@ -109,6 +112,12 @@ export interface SeqPulseClient {
   trigger(body: TriggerRequest, options?: TriggerOptions): Promise<SeqPulseResponse<TriggerResponse>>;
   finish(body: FinishRequest): Promise<SeqPulseResponse<FinishResponse>>;
   getDeployment(id: string): Promise<SeqPulseResponse<DeploymentDetail>>;
+  /**
+   * `GET /deployments`, newest first, filtered by the query (env, state, idempotency_key — a trigger's
+   * own key or the key of one that joined it —, commit_sha, branch, verdict, created_after), one page
+   * of `limit` (default 20) from `cursor`.
+   */
+  listDeployments(query?: Partial<ListDeploymentsQuery>): Promise<SeqPulseResponse<DeploymentList>>;
   /**
    * Polls the deployment until it has a verdict, is abandoned or cancelled, or `timeoutMs` passes. Each poll is one
    * request (no retries of its own) limited to the per-request timeout and to the time left, so the call
@@ -386,6 +395,19 @@ export function createSeqPulseClient(options: SeqPulseClientOptions): SeqPulseCl
     },
     getDeployment(id) {
       return request(getDeploymentSpec(id));
+    },
+    listDeployments(query = {}) {
+      const search = new URLSearchParams();
+      for (const [name, value] of Object.entries(query)) {
+        if (value !== undefined && value !== null) search.set(name, String(value));
+      }
+      const queryString = search.size > 0 ? `?${search}` : "";
+      return request({
+        method: "GET",
+        path: `/deployments${queryString}`,
+        action: "list the deployments",
+        check: checkDeploymentList,
+      });
     },
     async waitForVerdict(id, waitOptions) {
       const pollIntervalMs = waitOptions.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;

@@ -1,9 +1,11 @@
 export type {
   CiMetadata,
   DeploymentDetail,
+  DeploymentList,
   DeploymentState,
   FinishRequest,
   FinishResponse,
+  ListDeploymentsQuery,
   MetricSample,
   PipelineResult,
   ProblemDetails,

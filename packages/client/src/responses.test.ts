@@ -1,8 +1,15 @@
-import { DeploymentDetail, FinishResponse, ProblemDetails, TriggerResponse } from "@seqpulse/types";
+import {
+  DeploymentDetail,
+  DeploymentList,
+  FinishResponse,
+  ProblemDetails,
+  TriggerResponse,
+} from "@seqpulse/types";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   checkDeploymentDetail,
+  checkDeploymentList,
   checkFinishResponse,
   checkProblem,
   checkTriggerResponse,
@@ -53,6 +60,13 @@ describe("response checks", () => {
       expect(FinishResponse.safeParse(finish).success).toBe(true);
       expect(checkFinishResponse(finish)).toBeUndefined();
     }
+    for (const list of [
+      { items: validDeployments, next_cursor: "12" },
+      { items: [], next_cursor: null },
+    ]) {
+      expect(DeploymentList.safeParse(list).success).toBe(true);
+      expect(checkDeploymentList(list)).toBeUndefined();
+    }
     const refused = problem(400, "env_not_allowed", "env staging is not allowed", { allowed_envs: ["prod"] });
     expect(ProblemDetails.safeParse(refused.json).success).toBe(true);
     expect(checkProblem(refused.json)).toBeUndefined();
@@ -84,6 +98,11 @@ describe("response checks", () => {
       ],
       [checkDeploymentDetail({ ...deploymentDetail(), collection_failures: null }), "collection_failures"],
       [checkProblem({ error: "Not Found" }), "type: expected a string, got nothing"],
+      [
+        checkDeploymentList({ items: [{ id: DEPLOYMENT_ID }] }),
+        "items[0].deployment_number: expected an integer",
+      ],
+      [checkDeploymentList([deploymentDetail()]), "the answer: expected an object, got an array"],
     ];
     for (const [problemFound, message] of cases) expect(problemFound).toContain(message);
   });

@@ -1,4 +1,10 @@
-import type { DeploymentDetail, FinishResponse, ProblemDetails, TriggerResponse } from "@seqpulse/types";
+import type {
+  DeploymentDetail,
+  DeploymentList,
+  FinishResponse,
+  ProblemDetails,
+  TriggerResponse,
+} from "@seqpulse/types";
 import { isDeploymentId } from "./request-checks.js";
 
 /**
@@ -138,6 +144,24 @@ export const checkDeploymentDetail = response<DeploymentDetail>(
     samples: array(object({ phase: string, sequence: integer, metrics: recordOf(nullable(number)) })),
     collection_failures: array(object({ phase: string, sequence: integer, reason: string })),
     verdict: nullable(verdictCheck),
+  }),
+);
+
+export const checkDeploymentList = response<DeploymentList>(
+  object({
+    items: array(
+      object({
+        id: uuid,
+        deployment_number: integer,
+        env: string,
+        state: string,
+        idempotency_key: nullable(string),
+        branch: nullable(string),
+        commit_sha: nullable(string),
+        verdict: nullable(object({ verdict: string, confidence: number, summary: string })),
+      }),
+    ),
+    next_cursor: nullable(string),
   }),
 );
 
