@@ -119,7 +119,7 @@ for (const target of targets) {
     const share = target.share(tally);
     return target.compare === "at_most" ? share > target.bound : share < target.bound;
   });
-  const verdict = failing.length === 0 ? "PASS" : "FAIL";
+  const verdict = rows.length === 0 ? "n/a " : failing.length === 0 ? "PASS" : "FAIL";
   const bound = `${target.compare === "at_most" ? "≤" : "≥"} ${percent(target.bound)} %`;
   console.log(
     `  ${verdict}  ${target.label} ${bound} (${rows.length - failing.length} of ${rows.length} rows)`,
