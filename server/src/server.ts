@@ -25,7 +25,6 @@ export interface RunningServer {
 
 /** Starts SeqPulse for a role: the API, the workers, or both, on one PostgreSQL. */
 export async function startSeqPulse(config: Config, logger: Logger): Promise<RunningServer> {
-  await setUpEncryption(config, logger);
   const database = await locateDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [database.stop];
   const stopAll = async () => {
@@ -35,6 +34,8 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
     }
   };
   try {
+    // After locateDatabase: an installation that cannot find its database leaves no key file behind.
+    await setUpEncryption(config, logger);
     await waitForDatabase(database.url, {
       timeoutMs: config.SEQPULSE_DB_STARTUP_TIMEOUT_SECONDS * 1000,
       connectTimeoutMs: config.SEQPULSE_DB_CONNECT_TIMEOUT_MS,

@@ -127,6 +127,14 @@ describe("the production build", () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ status: "ready" });
       console.info(`production build: start to ready in ${readyMs} ms on node ${process.version}`);
+      // prom-client is bundled: its registry, default metrics and the request histogram work from bin/.
+      const metrics = await fetch(`${server.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      const exposition = await metrics.text();
+      expect(exposition).toMatch(/^seqpulse_process_cpu_user_seconds_total \d/m);
+      expect(exposition).toMatch(
+        /^seqpulse_http_request_duration_seconds_count\{method="GET",route="\/readyz",status="200"\} 1$/m,
+      );
       const started = server
         .output()
         .split("\n")
