@@ -97,6 +97,15 @@ describe("POST /deployments/:id/cancel", () => {
     ).toBe("skipped");
     expect(await verdictCount(trigger.body.deployment_id)).toBe(0);
     expect((await deploymentRow(pool(), trigger.body.deployment_id))?.state).toBe("cancelled");
+
+    // A client that sends Content-Type: application/json with an empty body is not refused either.
+    const other = await ci.trigger({ env: "staging" });
+    const empty = await call(api.baseUrl, "POST", `/deployments/${other.body.deployment_id}/cancel`, {
+      key: project.api_key,
+      body: "",
+      contentType: "application/json",
+    });
+    expect(empty.status, empty.text).toBe(200);
   });
 
   it("the collector skips a cancelled deployment's slots and writes nothing", async () => {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type {
   CiMetadata,
   Deployment,
@@ -119,11 +119,17 @@ export async function triggerDeployment({
       endpointChecked = true;
     }
     try {
+      const deploymentId = randomUUID();
       const created = await db.transaction(async (tx) => {
-        const { rows } = await transactionClient(tx).query<CreatedRow>({
+        const client = transactionClient(tx);
+        // The job first: the insert locks the project's counter row, which then stays locked only
+        // until the commit that follows it. A create that fails rolls its job back with it.
+        await queue.enqueueBaseline(preparingExecutor(client), deploymentId);
+        const { rows } = await client.query<CreatedRow>({
           name: "seqpulse_create_deployment",
           text: CREATE_DEPLOYMENT_SQL,
           values: [
+            deploymentId,
             project.id,
             input.env,
             key ?? null,
@@ -187,22 +193,22 @@ interface CreatedRow {
 }
 
 /**
- * The create in one statement: the project's counter bump, the deployment and its key's claim.
- * The counter row stays locked only until the transaction's commit, right after the baseline job.
- * A key or running deployment that won a race fails it with a unique violation.
+ * The create in one statement: the project's counter bump, the deployment (its id chosen by the
+ * caller, who queued its baseline job first) and its key's claim. A key or running deployment that
+ * won a race fails it with a unique violation.
  */
 const CREATE_DEPLOYMENT_SQL = `
 with counter as (
-  update projects set deployment_counter = deployment_counter + 1 where id = $1
+  update projects set deployment_counter = deployment_counter + 1 where id = $2
   returning deployment_counter
 ), created as (
   insert into deployments (project_id, deployment_number, env, idempotency_key, request_fingerprint,
                            branch, commit_sha, metrics_endpoint, ci)
-  select $1, counter.deployment_counter, $2, $3, $4, $5, $6, $7, $8::jsonb from counter
+  select $1, $2, counter.deployment_counter, $3, $4, $5, $6, $7, $8, $9::jsonb from counter
   returning id, deployment_number, env, state, started_at, idempotency_key
 ), claimed as (
   insert into deployment_keys (project_id, env, idempotency_key, deployment_id, request_fingerprint)
-  select $1, $2, $3, created.id, $4 from created where $3::text is not null
+  select $2, $3, $4, created.id, $5 from created where $4::text is not null
 )
 select * from created`;
 

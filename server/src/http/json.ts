@@ -47,10 +47,9 @@ export async function readOptionalJsonBody<Schema extends z.ZodType>(
   c: Context,
   schema: Schema,
 ): Promise<z.infer<Schema>> {
+  // HTTP/1.1: a request has a body only with Transfer-Encoding or a non-zero Content-Length.
   const hasBody =
-    c.req.header("content-type") !== undefined ||
-    c.req.header("transfer-encoding") !== undefined ||
-    Number(c.req.header("content-length") ?? 0) > 0;
+    c.req.header("transfer-encoding") !== undefined || Number(c.req.header("content-length") ?? 0) > 0;
   if (hasBody) return readJsonBody(c, schema);
   const parsed = schema.safeParse({});
   if (!parsed.success) throw validationError(parsed.error, "request body");
