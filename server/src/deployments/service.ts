@@ -142,7 +142,6 @@ export async function triggerDeployment({
         });
         const [row] = rows;
         if (!row) throw new AppError("unauthorized", "the project no longer exists");
-        await queue.enqueueBaseline(preparingExecutor(transactionClient(tx)), row.id);
         return row;
       });
       const row: TriggeredRow = {
@@ -202,7 +201,7 @@ with counter as (
   update projects set deployment_counter = deployment_counter + 1 where id = $2
   returning deployment_counter
 ), created as (
-  insert into deployments (project_id, deployment_number, env, idempotency_key, request_fingerprint,
+  insert into deployments (id, project_id, deployment_number, env, idempotency_key, request_fingerprint,
                            branch, commit_sha, metrics_endpoint, ci)
   select $1, $2, counter.deployment_counter, $3, $4, $5, $6, $7, $8, $9::jsonb from counter
   returning id, deployment_number, env, state, started_at, idempotency_key
