@@ -604,8 +604,10 @@ describe("GET /deployments/:id", () => {
       cancelled_by: null,
       cancel_reason: null,
       samples: [],
+      baseline_observations: [],
       collection_failures: [],
       verdict: null,
+      decision: null,
     });
   });
 
@@ -652,6 +654,9 @@ describe("GET /deployments/:id", () => {
         sequence: 0,
         collected_at: "2030-01-01T00:00:00.000Z",
         fetched_at: expect.any(String),
+        period_start: null,
+        requests: null,
+        errors: null,
         metrics: { requests_per_sec: 12, latency_p95: 100, error_rate: 0, cpu_usage: 0.4, memory_usage: 0.5 },
       },
       {
@@ -659,6 +664,9 @@ describe("GET /deployments/:id", () => {
         sequence: 1,
         collected_at: "2030-01-01T00:01:00.000Z",
         fetched_at: expect.any(String),
+        period_start: null,
+        requests: null,
+        errors: null,
         metrics: {
           requests_per_sec: 10,
           latency_p95: 120,
@@ -812,8 +820,10 @@ describe("GET /deployments", () => {
     const created = await ci.trigger({ env: "production", branch: "main", ci: { provider: "gitlab" } });
     const {
       samples: _s,
+      baseline_observations: _b,
       collection_failures: _f,
       verdict: _v,
+      decision: _d,
       ...deployment
     } = (await ci.get(created.body.deployment_id)).body;
     // The list shows the verdict's summary where the record has the whole verdict; none yet.

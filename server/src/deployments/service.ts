@@ -524,6 +524,8 @@ function assertEnvAllowed(project: Project, env: string): void {
 function resolveMetricsEndpoint(project: Project, requested: string | null | undefined): string {
   if (!requested) {
     if (project.metricsEndpoint) return project.metricsEndpoint;
+    // A project read from Prometheus needs no JSON endpoint: the deployment records where it is read.
+    if (project.metricsSource) return project.metricsSource.url;
     throw new AppError(
       "metrics_endpoint_required",
       "no metrics_endpoint in the request and none configured for the project; send the URL SeqPulse should sample",

@@ -286,6 +286,8 @@ const authenticatedColumns = {
   apiKeyId: projects.apiKeyId,
   envs: projects.envs,
   metricsEndpoint: projects.metricsEndpoint,
+  // A project read from Prometheus triggers without a metrics endpoint.
+  metricsSource: projects.metricsSource,
   observationWindowSeconds: projects.observationWindowSeconds,
   sampleIntervalSeconds: projects.sampleIntervalSeconds,
   warmupSeconds: projects.warmupSeconds,
