@@ -142,8 +142,14 @@ function report(name: string, outcome: { seconds: number; results: Result[] }, e
   return perSecond;
 }
 
-// A capture of the statements one create sends, for pgbench: every query of every pool client.
-const captured: Array<{ text: string; values: unknown[] }> = [];
+// A capture of the statements one create sends, for pgbench: every query of every pool client,
+// with the one row it returned, if it returned one.
+interface Captured {
+  text: string;
+  values: unknown[];
+  row?: Record<string, unknown>;
+}
+const captured: Captured[] = [];
 const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
 function captureStatements(active: boolean) {
   (pg.Client.prototype as { query: unknown }).query = active
@@ -152,10 +158,25 @@ function captureStatements(active: boolean) {
           string | { text: string; values?: unknown[] },
           unknown[] | undefined,
         ];
-        if (typeof config === "string") captured.push({ text: config, values: params ?? [] });
-        else if (config && typeof config === "object" && "text" in config)
-          captured.push({ text: config.text, values: config.values ?? params ?? [] });
-        return query.apply(this, args);
+        const entry: Captured =
+          typeof config === "string"
+            ? { text: config, values: params ?? [] }
+            : { text: config.text, values: config.values ?? params ?? [] };
+        captured.push(entry);
+        const result = query.apply(this, args);
+        if (result instanceof Promise) {
+          void result.then(
+            (answer: pg.QueryResult) => {
+              if (answer?.rows?.length !== 1) return;
+              const [row] = answer.rows as unknown[];
+              entry.row = Array.isArray(row)
+                ? Object.fromEntries(answer.fields.map((field, index) => [field.name, row[index]]))
+                : (row as Record<string, unknown>);
+            },
+            () => undefined,
+          );
+        }
+        return result;
       }
     : (query as unknown as typeof pg.Client.prototype.query);
 }
@@ -218,8 +239,8 @@ await embedded?.stop();
 if (dataDir) await rm(dataDir, { recursive: true, force: true });
 
 /**
- * Runs the statements one create sent as a pgbench transaction, each in a fresh env and key,
- * with the deployment id the insert returns fed to the job insert (as \gset does).
+ * Runs the statements one create sent as a pgbench transaction, each in a fresh env and key, with
+ * a fresh deployment id, and what a statement returned fed to the later ones (as \gset does).
  */
 async function pgbenchFloor(): Promise<{ tps: number; statements: number } | undefined> {
   const run = promisify(execFile);
@@ -235,17 +256,46 @@ async function pgbenchFloor(): Promise<{ tps: number; statements: number } | und
     const text = typeof value === "object" ? JSON.stringify(value) : String(value);
     return `'${text.replaceAll("'", "''")}'`;
   };
-  const lines = ["\\set n random(1, 1000000000000)"];
-  for (const { text, values } of captured) {
-    // The env, the key and the new deployment's id vary per transaction; pg-boss draws the job id.
+  // A fresh env and key (n) and deployment id (a-e, as the server draws one) per transaction.
+  const lines = [
+    "\\set n random(1, 1000000000000)",
+    "\\set a random(0, 4294967295)",
+    "\\set b random(0, 65535)",
+    "\\set c random(0, 65535)",
+    "\\set d random(0, 65535)",
+    "\\set e random(0, 281474976710655)",
+  ];
+  const freshId = [
+    "lpad(to_hex(:a::bigint), 8, '0')",
+    "lpad(to_hex(:b::int), 4, '0')",
+    "lpad(to_hex(:c::int), 4, '0')",
+    "lpad(to_hex(:d::int), 4, '0')",
+    "lpad(to_hex(:e::bigint), 12, '0')",
+  ].join(" || '-' || ");
+  // Values a statement returned that later statements pass on (the new id, the bumped counter):
+  // pgbench's \gset keeps them in variables, `r<statement>_<column>`.
+  const carried = new Map<string, string>();
+  const isCarried = (column: string, value: unknown) =>
+    column === "deployment_counter" ||
+    column === "deployment_number" ||
+    (typeof value === "string" &&
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value));
+  for (const [index, { text, values, row }] of captured.entries()) {
     let sql = text.replaceAll(/\$(\d+)/g, (_match, position: string) => {
       const value = values[Number(position) - 1];
       const asText = typeof value === "object" && value !== null ? JSON.stringify(value) : value;
       if (asText === "bench-sample") return ":n";
-      if (asText === sampleId) return ":id";
-      if (typeof asText === "string" && asText.includes(sampleId)) {
-        return `replace(${literal(asText)}, ${literal(sampleId)}, :id)`;
+      const variable = asText === null || asText === undefined ? undefined : carried.get(String(asText));
+      if (variable) return variable;
+      if (asText === sampleId) return `(${freshId})::uuid`;
+      if (typeof asText === "string" && asText.includes(sampleId) && !carried.has(sampleId)) {
+        return `replace(${literal(asText)}, ${literal(sampleId)}, ${freshId})`;
       }
+      const id = [...carried.entries()].find(
+        ([known]) => typeof asText === "string" && known.length === 36 && asText.includes(known),
+      );
+      if (id) return `replace(${literal(asText)}, ${literal(id[0])}, ${id[1]})`;
+      // pg-boss derives its job id from the deployment's; a fresh one per transaction does as well.
       if (typeof asText === "string" && /^[0-9a-f-]{36}$/.test(asText) && text.includes("pgboss"))
         return "NULL";
       return literal(asText);
@@ -254,7 +304,14 @@ async function pgbenchFloor(): Promise<{ tps: number; statements: number } | und
       .trim()
       .replace(/;$/, "")
       .replaceAll(/\s*\n\s*/g, " ");
-    lines.push(text.includes("deployment_counter + 1") ? `${sql} \\gset` : `${sql};`);
+    const passesOn = row && !text.includes("pgboss") && Object.entries(row).some(([c, v]) => isCarried(c, v));
+    if (passesOn && row) {
+      for (const [column, value] of Object.entries(row)) {
+        if (isCarried(column, value) && !carried.has(String(value)))
+          carried.set(String(value), `:r${index}_${column}`);
+      }
+      lines.push(`${sql} \\gset r${index}_`);
+    } else lines.push(`${sql};`);
   }
   const dir = await mkdtemp(join(tmpdir(), "seqpulse-pgbench-"));
   const script = join(dir, "create.sql");
