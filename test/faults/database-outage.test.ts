@@ -109,8 +109,9 @@ describe.each(["stopped", "frozen"] as const)(
 
       const finishedAfter = deployments[2] as string;
       await finish(apiUrl, project.api_key, finishedAfter);
+      // Usually within seconds of recovery; at worst the analysis deadline (3 minutes after the window) writes it.
       for (const id of deployments) {
-        const detail = await waitForAnalyzed(apiUrl, project.api_key, id, { server, timeoutMs: 60_000 });
+        const detail = await waitForAnalyzed(apiUrl, project.api_key, id, { server, timeoutMs: 240_000 });
         expect(detail.verdict).not.toBeNull();
       }
       expect(server.child.exitCode).toBeNull();
@@ -123,7 +124,7 @@ describe.each(["stopped", "frozen"] as const)(
       } finally {
         await pool.end();
       }
-    }, 120_000);
+    }, 400_000);
   },
 );
 
