@@ -83,6 +83,8 @@ function startServer(role: "all" | "api" | "worker"): Promise<Server> {
       SEQPULSE_ADMIN_TOKEN: ADMIN_TOKEN,
       SEQPULSE_ALLOW_PRIVATE_ENDPOINTS: "true",
       SEQPULSE_LOG_LEVEL: "info",
+      // One key triggers every deployment here: the per-key limit would measure itself, not collection.
+      SEQPULSE_RATE_LIMIT_PER_SECOND: "0",
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
