@@ -62,15 +62,16 @@ describe("finish while the baseline request is still in flight", () => {
     const baselineFailures = final.collection_failures.filter((f) => f.phase === "baseline").length;
     expect(baselineSamples + baselineFailures).toBe(1);
 
-    const missingBaseline = analyzed.verdict?.reasons.find((r) =>
-      r.message.startsWith("no valid baseline samples"),
+    const missingBaseline = analyzed.verdict?.reasons.find(
+      (r) => r.rule === "insufficient_data" && r.needed?.baseline_observations,
     );
     if (baselineSamples === 1) {
       // The valid baseline was stored: the verdict may not claim there was none.
       expect(missingBaseline?.message, analyzed.verdict?.summary).toBeUndefined();
       expect(analyzed.verdict?.verdict).toBe("ok");
     } else {
-      expect(missingBaseline?.message).toMatch(/^no valid baseline samples \(0 valid, 1 failed\)/);
+      expect(missingBaseline?.message).toMatch(/^no valid baseline observations \(0 valid, 1 failed\)/);
+      expect(analyzed.verdict?.verdict).toBe("warning");
     }
     expect(await invariantViolations(database.pool)).toEqual([]);
   });

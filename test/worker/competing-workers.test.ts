@@ -102,7 +102,7 @@ describe("two worker processes competing for the same queue", () => {
       ["insufficient_data", "warning"],
     ]);
     expect(lateDetail.verdict?.reasons[0]?.message).toMatch(
-      /^no valid baseline samples \(0 valid, 1 failed\)/,
+      /^no valid baseline observations \(0 valid, 1 failed\) and no last known good deployment/,
     );
     expect(app.requestsTo("/late")).toHaveLength(3);
 

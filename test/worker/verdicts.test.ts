@@ -4,6 +4,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import {
   fault,
   HEALTHY,
+  jsonBody,
   type MetricsApp,
   type Step,
   startMetricsApp,
@@ -75,6 +76,10 @@ describe("worker pipeline: trigger to verdict", () => {
     "tolerance",
     "severity",
     "message",
+    "test",
+    "statistic",
+    "p_value",
+    "needed",
   ];
 
   describe.concurrent("scenarios", () => {
@@ -101,9 +106,17 @@ describe("worker pipeline: trigger to verdict", () => {
       expect(verdict?.verdict).toBe("ok");
       expect(verdict?.reasons).toEqual([]);
       expect(verdict?.confidence).toBeGreaterThan(0);
-      expect(verdict?.data_quality).toEqual({ score: 1, issues: [] });
+      // Every attempt gave a valid observation (score 1); engine 2 also says what the evidence lacks:
+      // one baseline point, and a v1 payload without counters, so counts come from the rates.
+      expect(verdict?.data_quality).toEqual({
+        score: 1,
+        issues: [
+          "a single baseline observation: regressions of latency, cpu and memory can only warn",
+          "request and error counts estimated from requests_per_sec × interval for 4 of 4 observations",
+        ],
+      });
       expect(verdict?.summary).toBe(
-        "OK: 3 post samples within limits and consistent with baseline (1 baseline sample).",
+        "OK: 3 post samples within limits and consistent with the baseline (1 baseline observation).",
       );
       expect(Date.parse(verdict?.created_at ?? "")).toBeGreaterThanOrEqual(slotTime(detail, 3));
       expect(finishToVerdictMs).toBeLessThan(10_000);
@@ -142,7 +155,13 @@ describe("worker pipeline: trigger to verdict", () => {
         exceed_ratio: 1,
         tolerance: null,
         severity: "critical",
-      } satisfies Omit<VerdictReason, "message">);
+        // The last two post errors, counted from 120 rps × 1 s, tested against the 1.8 % level.
+        test: "binomial_limit",
+        needed: null,
+      } satisfies Omit<VerdictReason, "message" | "statistic" | "p_value">);
+      expect(reason?.statistic).toBeGreaterThanOrEqual(12);
+      expect(reason?.p_value).toBeLessThan(0.0001);
+      expect(reason?.message).toMatch(/\d+ errors in \d+ requests, exact binomial p < 0\.0001/);
       expect(verdict?.summary).toMatch(
         /^Rollback recommended: error_rate was at or above fail-fast threshold/,
       );
@@ -153,6 +172,9 @@ describe("worker pipeline: trigger to verdict", () => {
       const post = postSamples(detail);
       expect(post.length).toBeGreaterThanOrEqual(2);
       expect(post.length).toBeLessThanOrEqual(3);
+      expect(verdict?.data_quality.issues).toContain(
+        `request and error counts estimated from requests_per_sec × interval for ${1 + post.length} of ${1 + post.length} observations`,
+      );
       if (post.length < 3) {
         expect(verdict?.data_quality.issues).toContain(
           "window cut short by fail-fast after 2 of 3 planned post samples",
@@ -164,10 +186,24 @@ describe("worker pipeline: trigger to verdict", () => {
     });
 
     it("latency 5x slower but under the 300 ms limit: warning with rule regression", async ({ expect }) => {
+      // Engine 2 needs a real baseline distribution to call a regression: the endpoint serves contract
+      // v2 history at the trigger, 20 closed one-minute buckets at 50 ms, 120 rps and 0.1 % errors.
       const path = "/slow/metrics";
-      const project = await projectOn(path, [values({ latency_p95: 50 }), values({ latency_p95: 250 })]);
+      const now = Date.now();
+      const history = Array.from({ length: 20 }, (_, index) => ({
+        start: new Date(now - (21 - index) * 60_000).toISOString(),
+        end: new Date(now - (20 - index) * 60_000).toISOString(),
+        requests: 7200,
+        errors: 7,
+        metrics: { ...HEALTHY },
+      }));
+      const project = await projectOn(path, [
+        jsonBody({ metrics: HEALTHY, history }),
+        values({ latency_p95: 250 }),
+      ]);
       const { detail } = await runDeployment(apiUrl, project, { server });
 
+      expect(detail.baseline_observations.filter((o) => o.source === "history")).toHaveLength(20);
       expect(postSamples(detail)).toHaveLength(3);
       expect(detail.verdict?.verdict).toBe("warning");
       expect(detail.verdict?.reasons).toEqual([
@@ -176,15 +212,57 @@ describe("worker pipeline: trigger to verdict", () => {
           rule: "regression",
           baseline: 50,
           observed: 250,
-          // max(50 × 1.5, 50 + 50 ms)
+          // max(50 ms × 1.25, 50 + 50 ms)
           threshold: 100,
           exceed_ratio: 1,
           tolerance: 0.2,
+          // latency_p95 is not critical by default: a regression warns, never recommends a rollback.
           severity: "warning",
-          message: expect.stringContaining("latency_p95 regressed from baseline 50 ms to median 250 ms"),
+          message: expect.stringMatching(
+            /^latency_p95 rose from baseline 50 ms to 250 ms \(Hodges-Lehmann estimate over 3 post samples against 21 baseline observations; Mann-Whitney p < 0\.\d+\), past the regression threshold 100 ms$/,
+          ),
+          test: "mann_whitney_u",
+          // U = 3 × 21: every post sample above every baseline observation (20 buckets + the trigger's).
+          statistic: 63,
+          p_value: expect.any(Number),
+          needed: null,
         },
       ]);
-      expect(detail.verdict?.summary).toMatch(/^Warning: latency_p95 regressed/);
+      expect(detail.verdict?.reasons[0]?.p_value).toBeLessThan(0.005);
+      expect(detail.verdict?.summary).toMatch(/^Warning: latency_p95 rose from baseline 50 ms to 250 ms/);
+    });
+
+    it("latency 5x slower against a single baseline sample: only a warning, and it says why", async ({
+      expect,
+    }) => {
+      // One baseline point is not a distribution (no rank test can be significant against it), so
+      // engine 2 falls back to a conservative rule that can only warn, and names the baseline needed.
+      const path = "/slow-single/metrics";
+      const project = await projectOn(path, [values({ latency_p95: 50 }), values({ latency_p95: 250 })]);
+      const { detail } = await runDeployment(apiUrl, project, { server });
+
+      expect(postSamples(detail)).toHaveLength(3);
+      expect(detail.verdict?.verdict).toBe("warning");
+      const reasons = detail.verdict?.reasons ?? [];
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toMatchObject({
+        metric: "latency_p95",
+        rule: "regression",
+        baseline: 50,
+        observed: 250,
+        threshold: 100,
+        exceed_ratio: 1,
+        severity: "warning",
+        test: null,
+        p_value: null,
+      });
+      expect(reasons[0]?.needed?.baseline_observations).toBeGreaterThan(1);
+      expect(reasons[0]?.message).toMatch(
+        /^latency_p95 rose from the single baseline observation 50 ms to median 250 ms.*at most a warning/,
+      );
+      expect(detail.verdict?.data_quality.issues).toContain(
+        "a single baseline observation: regressions of latency, cpu and memory can only warn",
+      );
     });
 
     it("three HTTP 500s then healthy: transient failures kept apart from values, no rollback", async ({
@@ -221,7 +299,8 @@ describe("worker pipeline: trigger to verdict", () => {
         name: "out_of_range",
         kind: "invalid",
         http: 200,
-        reason: /^Metric error_rate is 1\.5, expected between 0 and 1\.$/,
+        reason:
+          /^Invalid metrics payload: metrics\.error_rate: error_rate must be between 0 and 1 \(got 1\.5\)\.$/,
       },
       {
         name: "oversized",
@@ -259,12 +338,18 @@ describe("worker pipeline: trigger to verdict", () => {
         const verdict = detail.verdict;
         expect(verdict?.verdict).toBe("warning");
         expect(rulesOf(detail)).toEqual(["insufficient_data", "insufficient_data"]);
+        expect(verdict?.reasons.map((r) => r.message)).toEqual([
+          expect.stringMatching(/^no valid baseline observations \(0 valid, 1 failed\)/),
+          expect.stringMatching(/^only 0 valid post samples \(3 failed\), at least 3 required/),
+        ]);
+        expect(verdict?.data_quality.issues).toContain(`post: 3 of 3 samples unusable (3 ${kind})`);
         expect(verdict?.confidence).toBe(0);
         expect(verdict?.data_quality.score).toBe(0);
 
         // Bad answers are not retried: one request per slot, and none after the verdict.
         await sleep(1000);
-        expect(app.requestsTo(path)).toHaveLength(4);
+        const requests = app.requestsTo(path);
+        expect(requests, JSON.stringify(requests.map((r) => [r.time, r.answer]))).toHaveLength(4);
         // The redirect target was never requested (and nothing but the app itself was contacted).
         expect(app.requestsTo("/latest/meta-data")).toEqual([]);
         expect(app.requests.every((r) => r.headers.host === `127.0.0.1:${app.port}`)).toBe(true);
@@ -298,7 +383,9 @@ describe("worker pipeline: trigger to verdict", () => {
       }
       expect(detail.verdict?.verdict).toBe("warning");
       expect(rulesOf(detail)).toEqual(["insufficient_data", "insufficient_data"]);
-      expect(detail.verdict?.reasons[0]?.message).toMatch(/^no valid baseline samples \(0 valid, 1 failed\)/);
+      expect(detail.verdict?.reasons[0]?.message).toMatch(
+        /^no valid baseline observations \(0 valid, 1 failed\)/,
+      );
 
       // Transient failures are retried within their slot, but boundedly.
       const count = app.requestsTo(path).length;
@@ -372,7 +459,7 @@ describe("worker pipeline: trigger to verdict", () => {
     const { rows } = await database.pool.query<{ state: string; n: number }>(
       "select state, count(*)::int as n from deployments group by state",
     );
-    expect(rows).toEqual([{ state: "analyzed", n: 12 }]);
+    expect(rows).toEqual([{ state: "analyzed", n: 13 }]);
     expect(await invariantViolations(database.pool)).toEqual([]);
     expect(server.output()).not.toContain('"level":"error"');
   });
