@@ -406,9 +406,9 @@ async function withOperatorDatabase(command: (db: Database) => Promise<string>):
   const config = loadConfig();
   // Operator output goes to the terminal; only problems are logged.
   const logger = createLogger("warn", {}, (line) => process.stderr.write(line));
-  await setUpEncryption(config, logger);
   const database = await locateDatabase(config, logger, { joinRunningServer: true });
   try {
+    await setUpEncryption(config, logger);
     await runMigrations(database.url);
     const handle = connectDatabase(database.url, { max: 2 });
     try {
