@@ -4,3 +4,4 @@ export * from "./enums.js";
 export * from "./metrics-source.js";
 export * from "./numbers.js";
 export * from "./notifications.js";
+export * from "./metrics-contract.js";

@@ -1,11 +1,13 @@
 import type {
+  BaselineObservation,
   Deployment,
   DeploymentDecision,
   DeploymentDetail,
-  MetricValues,
+  ObservationSource,
+  SampleMetrics,
   TriggerResponse,
 } from "@seqpulse/types";
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import {
   type CollectionFailureRow,
@@ -13,11 +15,13 @@ import {
   type DeploymentDecisionRow,
   type DeploymentRow,
   deployments,
+  lastKnownGood,
   type MetricSampleRow,
   metricSamples,
   projects,
   type VerdictRow,
 } from "../db/schema/index.js";
+import type { Observation } from "../verdict/engine.js";
 
 type Reader = Pick<Database, "select">;
 
@@ -36,9 +40,12 @@ export type Target = NonNullable<Awaited<ReturnType<typeof loadTarget>>>;
 
 /** What a deployment's slots produced so far, split by phase, oldest first. */
 export interface Evidence {
+  /** Baseline samples and the history buckets before the trigger. */
   baseline: MetricSampleRow[];
   post: MetricSampleRow[];
   failures: CollectionFailureRow[];
+  /** When the baseline is empty: the post samples of the environment's last `ok` deployment. */
+  lastKnownGood: MetricSampleRow[];
 }
 
 export async function loadEvidence(db: Reader, deploymentId: string): Promise<Evidence> {
@@ -54,21 +61,79 @@ export async function loadEvidence(db: Reader, deploymentId: string): Promise<Ev
       .where(eq(collectionFailures.deploymentId, deploymentId))
       .orderBy(asc(collectionFailures.attemptedAt)),
   ]);
+  const baseline = samples.filter((sample) => sample.phase === "baseline");
   return {
-    baseline: samples.filter((sample) => sample.phase === "baseline"),
+    baseline,
     post: samples.filter((sample) => sample.phase === "post"),
     failures,
+    lastKnownGood: baseline.length === 0 ? await loadLastKnownGood(db, deploymentId) : [],
   };
 }
 
-export function toMetricValues(sample: MetricSampleRow): MetricValues {
+/** The post samples of the last `ok` deployment in the same project and environment (not this one). */
+async function loadLastKnownGood(db: Reader, deploymentId: string): Promise<MetricSampleRow[]> {
+  const rows = await db
+    .select({ sample: metricSamples })
+    .from(deployments)
+    .innerJoin(
+      lastKnownGood,
+      and(eq(lastKnownGood.projectId, deployments.projectId), eq(lastKnownGood.env, deployments.env)),
+    )
+    .innerJoin(
+      metricSamples,
+      and(eq(metricSamples.deploymentId, lastKnownGood.deploymentId), eq(metricSamples.phase, "post")),
+    )
+    .where(and(eq(deployments.id, deploymentId), ne(lastKnownGood.deploymentId, deploymentId)))
+    .orderBy(asc(metricSamples.collectedAt));
+  return rows.map((row) => row.sample);
+}
+
+/** The five metrics (null when not measured) and the custom ones of a stored sample. */
+export function toSampleMetrics(sample: MetricSampleRow): SampleMetrics {
   return {
+    ...sample.customMetrics,
     requests_per_sec: sample.requestsPerSec,
     latency_p95: sample.latencyP95,
     error_rate: sample.errorRate,
     cpu_usage: sample.cpuUsage,
     memory_usage: sample.memoryUsage,
   };
+}
+
+/**
+ * A stored sample as the verdict engine reads it: the span its counts cover (a point sample
+ * without counts covers the interval before it) and its metrics.
+ */
+export function toObservation(
+  sample: MetricSampleRow,
+  source: ObservationSource,
+  intervalSeconds: number,
+): Observation {
+  const end = sample.collectedAt.getTime();
+  return {
+    start: sample.periodStart?.getTime() ?? end - intervalSeconds * 1000,
+    end,
+    source,
+    requests: sample.requests,
+    errors: sample.errors,
+    metrics: toSampleMetrics(sample),
+  };
+}
+
+/** Every observation the verdict compares the post samples with, in the API's shape. */
+function baselineObservations(evidence: Evidence, intervalSeconds: number): BaselineObservation[] {
+  const observations = [
+    ...evidence.baseline.map((sample) => toObservation(sample, sample.source, intervalSeconds)),
+    ...evidence.lastKnownGood.map((sample) => toObservation(sample, "last_known_good", intervalSeconds)),
+  ];
+  return observations.map((observation) => ({
+    source: observation.source,
+    start: new Date(observation.start).toISOString(),
+    end: new Date(observation.end).toISOString(),
+    requests: observation.requests,
+    errors: observation.errors,
+    metrics: observation.metrics as SampleMetrics,
+  }));
 }
 
 /** `verdict`: the deployment's verdict row when it has one (a list shows its summary). */
@@ -122,13 +187,20 @@ export function toDeploymentDetail(
 ): DeploymentDetail {
   return {
     ...toDeployment(row),
-    samples: [...evidence.baseline, ...evidence.post].map((sample) => ({
-      phase: sample.phase,
-      sequence: sample.sequence,
-      collected_at: sample.collectedAt.toISOString(),
-      fetched_at: sample.fetchedAt.toISOString(),
-      metrics: toMetricValues(sample),
-    })),
+    samples: [...evidence.baseline, ...evidence.post]
+      .filter((sample) => sample.source === "sample")
+      .map((sample) => ({
+        phase: sample.phase,
+        sequence: sample.sequence,
+        collected_at: sample.collectedAt.toISOString(),
+        fetched_at: sample.fetchedAt.toISOString(),
+        period_start: sample.periodStart?.toISOString() ?? null,
+        requests: sample.requests,
+        errors: sample.errors,
+        metrics: toSampleMetrics(sample),
+      })),
+    // A point sample without counts is shown as the point it is (start = end).
+    baseline_observations: baselineObservations(evidence, 0),
     collection_failures: evidence.failures.map((failure) => ({
       phase: failure.phase,
       sequence: failure.sequence,
