@@ -3,8 +3,8 @@ import type { Database } from "../db/client.js";
 import type { HostResolver } from "../deployments/endpoint-check.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { Logger } from "../logger.js";
-import type { AuthenticatedProject } from "../projects/service.js";
 import type { ServerMetrics } from "../observability/metrics.js";
+import type { AuthenticatedProject } from "../projects/service.js";
 import type { RateLimits } from "./rate-limit.js";
 
 export interface AppDeps {
