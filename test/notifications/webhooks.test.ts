@@ -126,6 +126,16 @@ describe("notifications delivered by a real server to real local receivers", () 
       [3, 200],
     ]);
     expect(logged?.log[0]?.error).toBe("HTTP 500: error");
+    // The process counts its attempts by outcome in /metrics.
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    const counted = (outcome: string) =>
+      Number(
+        metrics.match(
+          new RegExp(`seqpulse_notification_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`),
+        )?.[1],
+      );
+    expect(counted("retrying")).toBeGreaterThanOrEqual(2);
+    expect(counted("delivered")).toBeGreaterThanOrEqual(1);
   });
 
   it("waits as long as a 429's Retry-After asks", async () => {

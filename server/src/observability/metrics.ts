@@ -58,7 +58,7 @@ export function createServerMetrics(db: Database): ServerMetrics {
   });
   const notificationDeliveries = new Counter({
     name: "seqpulse_notification_deliveries_total",
-    help: "Notification delivery attempts by outcome.",
+    help: "Notification delivery attempts by outcome: delivered, retrying (will be tried again) or failed (given up).",
     labelNames: ["outcome"] as const,
     registers: [registry],
   });

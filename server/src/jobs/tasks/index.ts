@@ -51,7 +51,12 @@ export function startTasks(
   // Each delivery mostly waits on a receiver, like a sample on its endpoint.
   queue.work<DeliveryJob>(
     DELIVER_QUEUE,
-    deliverNotificationTask({ db: deps.database.db, logger: deps.logger, options: options.notifications }),
+    deliverNotificationTask({
+      db: deps.database.db,
+      logger: deps.logger,
+      options: options.notifications,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    }),
     { concurrency: Math.max(4, Math.ceil(options.collectConcurrency / 4)), idlePollMs: options.idlePollMs },
   );
 }
