@@ -100,7 +100,15 @@ export async function waitAndGate(
         toolkit.setOutput(OUTPUT.verdict, verdict.verdict);
         toolkit.setOutput(OUTPUT.confidence, String(verdict.confidence));
         const text = describeVerdict(verdict, deployment.deployment_number, url);
-        if (verdictFails(verdict.verdict, settings.failOn)) {
+        const wouldFail = verdictFails(verdict.verdict, settings.failOn);
+        // A dry-run project trials its gate: say what would have happened, never fail on it.
+        if (verdict.dry_run && wouldFail) {
+          toolkit.warning(
+            `${text}\nDry run: the project records verdicts without gating, so the job goes on; without dry run it would fail because ${INPUT.failOn} is ${settings.failOn}.`,
+          );
+          return { outcome: {}, deployment };
+        }
+        if (wouldFail) {
           toolkit.info(text);
           return {
             outcome: { failure: `${text}\nThe job fails because ${INPUT.failOn} is ${settings.failOn}.` },

@@ -109,6 +109,28 @@ describe("post step", () => {
     expect(record.summaries[0]).toContain("| Error rate | 0.10 % | 20.00 % | +19900 % | 🛑 absolute limit:");
   });
 
+  it("never fails the job on a dry-run verdict, but says what would have happened", async () => {
+    const deployment = analyzedRollback();
+    const { run, record } = post(
+      { "wait-for-verdict": "true" },
+      {
+        finish: accepted,
+        waitForVerdict: async () => ({
+          outcome: "verdict",
+          deployment,
+          verdict: { ...rollbackVerdict(), dry_run: true },
+          polls: 1,
+        }),
+      },
+    );
+    const outcome = await run();
+    expect(outcome.failure).toBeUndefined();
+    const warning = record.warnings.join("\n");
+    expect(warning).toContain("SeqPulse verdict for deployment #12: rollback_recommended");
+    expect(warning).toContain("Dry run: the project records verdicts without gating, so the job goes on");
+    expect(warning).toContain("it would fail because fail-on is rollback_recommended");
+  });
+
   it("does not wait for a verdict when the job failed", async () => {
     const { run, record, calls } = post(
       { "wait-for-verdict": "true", "job-status": "failure" },

@@ -976,7 +976,15 @@ async function waitAndGate(toolkit, client, deploymentId, label, settings) {
         toolkit.setOutput(OUTPUT.verdict, verdict.verdict);
         toolkit.setOutput(OUTPUT.confidence, String(verdict.confidence));
         const text = describeVerdict(verdict, deployment.deployment_number, url);
-        if (verdictFails(verdict.verdict, settings.failOn)) {
+        const wouldFail = verdictFails(verdict.verdict, settings.failOn);
+        if (verdict.dry_run && wouldFail) {
+          toolkit.warning(
+            `${text}
+Dry run: the project records verdicts without gating, so the job goes on; without dry run it would fail because ${INPUT.failOn} is ${settings.failOn}.`
+          );
+          return { outcome: {}, deployment };
+        }
+        if (wouldFail) {
           toolkit.info(text);
           return {
             outcome: { failure: `${text}
