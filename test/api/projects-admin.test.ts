@@ -195,9 +195,10 @@ describe("POST /admin/projects/:id/hmac-secret", () => {
     });
     expect(target?.project.previousHmacSecretExpiresAt?.toISOString()).toBe(rotated.previous_hmac_expires_at);
     // Both secrets are encrypted at rest.
-    const { rows } = await pool().query("select hmac_secret, previous_hmac_secret from projects where id = $1", [
-      project.project_id,
-    ]);
+    const { rows } = await pool().query(
+      "select hmac_secret, previous_hmac_secret from projects where id = $1",
+      [project.project_id],
+    );
     expect(JSON.stringify(rows[0])).not.toContain(rotated.hmac_secret);
     expect(JSON.stringify(rows[0])).not.toContain(project.hmac_secret);
     const listed = (await adminCall(api, "GET", "/admin/projects")).body as { items: ProjectSettings[] };
