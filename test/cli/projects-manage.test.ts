@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import type { CreateProjectResponse, ProjectSettings } from "@seqpulse/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProject } from "../../server/src/projects/service.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from "../support/database.js";
 
 const run = promisify(execFile);
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -13,7 +13,12 @@ let database: TestDatabase;
 const cli = (args: string[]) =>
   run(process.execPath, ["--import", "tsx", "server/src/cli.ts", ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, DATABASE_URL: database.url },
+    // The key this test process encrypts with too, so both read each other's secrets.
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      SEQPULSE_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString("base64"),
+    },
   });
 
 /** The exit code and stderr of a command that must fail. */
@@ -105,10 +110,12 @@ describe("pnpm seqpulse projects update|rotate-key|rotate-hmac|disable|enable|de
     const { stdout } = await cli(["projects", "rotate-hmac", "--project", "cli-hmac", "--json"]);
     const rotated = JSON.parse(stdout) as { hmac_secret: string; previous_hmac_expires_at: string };
     expect(rotated.hmac_secret).not.toBe(project.hmac_secret);
-    const { rows } = await database.pool.query("select previous_hmac_secret from projects where id = $1", [
-      project.project_id,
-    ]);
-    expect(rows[0].previous_hmac_secret).toBe(project.hmac_secret);
+    // Read through the schema, which decrypts: what the collector signs with.
+    const stored = await database.db.query.projects.findFirst({
+      columns: { hmacSecret: true, previousHmacSecret: true },
+      where: (columns, { eq }) => eq(columns.id, project.project_id),
+    });
+    expect(stored).toEqual({ hmacSecret: rotated.hmac_secret, previousHmacSecret: project.hmac_secret });
   });
 
   it("disables, enables and deletes (with --yes; --force while a deployment runs)", async () => {
