@@ -225,7 +225,11 @@ console.log(
   `server process RSS: ${(memoryBefore / 2 ** 20).toFixed(0)} MiB before, ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB after`,
 );
 
-const floor = await pgbenchFloor();
+// A failing pgbench must not leave the embedded database behind: report it and clean up.
+const floor = await pgbenchFloor().catch((error: unknown) => {
+  console.log(`pgbench floor not measured: ${error instanceof Error ? error.message : String(error)}`);
+  return undefined;
+});
 if (floor) {
   console.log(
     `pgbench, the same SQL per create (${floor.statements} statements), ${concurrency} clients, -M prepared: ${floor.tps.toFixed(0)} tps → create at ${((createRate / floor.tps) * 100).toFixed(0)} % of it`,
