@@ -122,6 +122,10 @@ CREATE INDEX "idx_notification_deliveries_destination" ON "notification_deliveri
 CREATE INDEX "idx_notification_destinations_project" ON "notification_destinations" USING btree ("project_id");--> statement-breakpoint
 CREATE INDEX "idx_deployments_started" ON "deployments" USING btree ("started_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "uq_projects_previous_api_key_id" ON "projects" USING btree ("previous_api_key_id");--> statement-breakpoint
+-- Names become unique (whatever their case): a duplicate of an older project gets its id appended.
+UPDATE "projects" SET "name" = "projects"."name" || ' (' || left("projects"."id"::text, 8) || ')'
+FROM (SELECT "id", row_number() OVER (PARTITION BY lower("name") ORDER BY "created_at", "id") AS "n" FROM "projects") AS "ranked"
+WHERE "ranked"."id" = "projects"."id" AND "ranked"."n" > 1;--> statement-breakpoint
 CREATE UNIQUE INDEX "uq_projects_name" ON "projects" USING btree (lower("name"));--> statement-breakpoint
 ALTER TABLE "deployments" ADD CONSTRAINT "ck_deployments_state" CHECK ("deployments"."state" in ('running', 'finished', 'analyzed', 'abandoned', 'cancelled'));--> statement-breakpoint
 ALTER TABLE "metric_samples" ADD CONSTRAINT "ck_metric_samples_source" CHECK ("metric_samples"."source" in ('sample', 'history'));--> statement-breakpoint

@@ -5,6 +5,7 @@
  *
  *   pnpm bench:collect                                  500 deployments, one process (SEQPULSE_ROLE=all)
  *   pnpm bench:collect --deployments 1000 --workers 2   one api process + 2 worker processes
+ *   pnpm bench:collect --expired-samples 300000         the retention sweep deletes that many old rows mid-window
  *   options: --interval 5 --window 60 --deploy-seconds 5 --concurrency 32
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     window: { type: "string", default: "60" },
     "deploy-seconds": { type: "string", default: "5" },
     concurrency: { type: "string", default: "32" },
+    "expired-samples": { type: "string", default: "0" },
   },
 });
 const total = Number(args.deployments);
@@ -36,6 +38,7 @@ const interval = Number(args.interval);
 const window = Number(args.window);
 const deploySeconds = Number(args["deploy-seconds"]);
 const concurrency = Number(args.concurrency);
+const expiredSamples = Number(args["expired-samples"]);
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -44,6 +47,7 @@ const dataDir = process.env.DATABASE_URL ? undefined : join(".seqpulse", `bench-
 const embedded = dataDir ? await startEmbeddedPostgres(dataDir, logger) : undefined;
 const databaseUrl = process.env.DATABASE_URL ?? (embedded?.url() as string);
 await runMigrations(databaseUrl);
+if (expiredSamples > 0) await seedExpiredData(databaseUrl, expiredSamples);
 
 // The application's metrics endpoint: healthy values with a little noise, answered at once.
 const metricsApp = http.createServer((_request, response) => {
@@ -85,6 +89,8 @@ function startServer(role: "all" | "api" | "worker"): Promise<Server> {
       SEQPULSE_LOG_LEVEL: "info",
       // One key triggers every deployment here: the per-key limit would measure itself, not collection.
       SEQPULSE_RATE_LIMIT_PER_SECOND: "0",
+      // With expired rows seeded, the first sweep (and its retention pass) falls inside the windows.
+      ...(expiredSamples > 0 ? { SEQPULSE_SWEEP_INTERVAL_SECONDS: String(deploySeconds + 20) } : {}),
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -252,6 +258,14 @@ console.log(
   `verdicts: ${delay?.verdicts} of ${total}; delay after the window p50 ${round(delay?.p50, 1)} s, p95 ${round(delay?.p95, 1)} s, max ${round(delay?.max, 1)} s`,
 );
 for (const row of failures.rows) console.log(`collection failures: ${row.phase} ${row.kind}: ${row.count}`);
+if (expiredSamples > 0) {
+  const { rows } = await db.query<{ left: number }>(
+    "select count(*)::int as left from metric_samples s join deployments d on d.id = s.deployment_id where d.env = 'expired'",
+  );
+  console.log(
+    `retention: ${expiredSamples} expired samples seeded, ${rows[0]?.left} left after the sweep ran mid-window`,
+  );
+}
 servers.forEach((_server, index) => {
   const role = workerProcesses > 0 ? (index === 0 ? "api" : `worker ${index}`) : "all";
   console.log(
@@ -265,6 +279,32 @@ await new Promise<void>((done) => metricsApp.close(() => done()));
 metricsApp.closeAllConnections();
 await embedded?.stop();
 if (dataDir) await rm(dataDir, { recursive: true, force: true });
+
+/** Old deployments with samples, 120 days back: what the retention sweep deletes while sampling runs. */
+async function seedExpiredData(url: string, samples: number): Promise<void> {
+  const seed = new pg.Client({ connectionString: url });
+  await seed.connect();
+  const perDeployment = 100;
+  const { rows } = await seed.query<{ id: string }>(
+    `insert into projects (name, api_key_id, api_key_hash, hmac_secret, analysis)
+     values ('bench-expired-' || gen_random_uuid(), 'expired-' || gen_random_uuid(), 'x', 'x', '{}') returning id`,
+  );
+  await seed.query(
+    `insert into deployments (project_id, deployment_number, env, request_fingerprint, metrics_endpoint, state,
+                              pipeline_result, started_at, finished_at, analyzed_at)
+     select $1, n, 'expired', 'f', 'http://127.0.0.1:9/metrics', 'analyzed', 'success',
+            now() - interval '120 days', now() - interval '120 days', now() - interval '120 days'
+     from generate_series(1, $2::int) n`,
+    [rows[0]?.id, Math.ceil(samples / perDeployment)],
+  );
+  await seed.query(
+    `insert into metric_samples (deployment_id, phase, sequence, collected_at, latency_p95)
+     select d.id, 'post', s, d.started_at + make_interval(secs => s), 100
+     from deployments d, generate_series(1, $1::int) s where d.env = 'expired'`,
+    [perDeployment],
+  );
+  await seed.end();
+}
 
 /** User + system CPU seconds of a process, from /proc. */
 function cpuSeconds(pid: number | undefined): number {

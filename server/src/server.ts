@@ -194,7 +194,8 @@ function startSweep(
         const removed = await sweepExpiredData(handle.db, {
           defaultRetentionDays: config.SEQPULSE_RETENTION_DAYS,
           deleteDeployments: config.SEQPULSE_RETENTION_DELETE_DEPLOYMENTS,
-          pauseMs: 50,
+          batchSize: 500,
+          pauseMs: 200,
         });
         logger.info("retention sweep done", { ...removed, retention_days: config.SEQPULSE_RETENTION_DAYS });
       }
