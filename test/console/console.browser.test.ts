@@ -79,9 +79,12 @@ describe("the console, in a real headless Chromium against a real server", () =>
       },
       { client: ciClient(baseUrl, other.api_key), key: other.api_key, body: { env: "production" } },
     ];
+    // Triggered one after the other, so that deployment numbers (the list's order) follow `runs`.
+    const ids: string[] = [];
+    for (const { client, body } of runs) ids.push((await client.trigger(body)).deployment_id);
     const analyzed = await Promise.all(
-      runs.map(async ({ client, key, body }) => {
-        const { deployment_id: id } = await client.trigger(body);
+      runs.map(async ({ client, key }, index) => {
+        const id = ids[index] as string;
         await waitForBaselineSettled(baseUrl, key, id, server);
         await client.finish(id);
         return waitForAnalyzed(baseUrl, key, id, { server, timeoutMs: 30_000 });

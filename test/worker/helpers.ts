@@ -168,7 +168,12 @@ export function waitForAnalyzed(
   return waitUntil(
     `verdict of ${deploymentId}`,
     async () => {
-      const detail = await getDeployment(apiUrl, apiKey, deploymentId);
+      // A poll loop rides out a connection the server closed as it was reused (keep-alive race).
+      const detail = await getDeployment(apiUrl, apiKey, deploymentId).catch((error: unknown) => {
+        if (error instanceof TypeError && error.message === "fetch failed") return undefined;
+        throw error;
+      });
+      if (!detail) return undefined;
       return (
         detail.state === "analyzed" && detail.verdict !== null && detail.verdict.confidence >= 0 && detail
       );
