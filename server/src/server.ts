@@ -92,44 +92,35 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
       });
     }
 
+    // What the API and a worker's health and metrics listener both serve.
+    const operationsDeps = {
+      db: handle.db,
+      queue,
+      logger,
+      runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
+      readinessChecks: [() => queue.readiness()],
+      metrics,
+      metricsToken: config.SEQPULSE_METRICS_TOKEN,
+    };
     let url: string | undefined;
     if (config.SEQPULSE_ROLE !== "worker") {
       const app = createApp({
-        db: handle.db,
-        queue,
-        logger,
+        ...operationsDeps,
         adminToken: config.SEQPULSE_ADMIN_TOKEN,
-        runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
-        readinessChecks: [() => queue.readiness()],
-        metrics,
-        metricsToken: config.SEQPULSE_METRICS_TOKEN,
         rateLimits: rateLimitsOf(config),
         trustedProxies: config.SEQPULSE_TRUSTED_PROXIES,
         sessionSecret: await loadSessionSecret(config.SEQPULSE_SESSION_SECRET, config.SEQPULSE_DATA_DIR),
         allowPrivateEndpoints: config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS,
       });
-      const server = await listen(app.fetch, config.PORT, config.HOST);
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : config.PORT;
-      url = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
-      stops.push(() => new Promise<void>((done) => server.close(() => done())));
+      const listening = await listen(app.fetch, config);
+      url = listening.url;
+      stops.push(listening.close);
       logger.info("SeqPulse API listening", { url, admin_api: Boolean(config.SEQPULSE_ADMIN_TOKEN) });
     } else {
-      const operations = createOperationsApp({
-        db: handle.db,
-        queue,
-        logger,
-        runningTimeoutSeconds: config.SEQPULSE_RUNNING_TIMEOUT_SECONDS,
-        readinessChecks: [() => queue.readiness()],
-        metrics,
-        metricsToken: config.SEQPULSE_METRICS_TOKEN,
-      });
-      const server = await listen(operations.fetch, config.PORT, config.HOST);
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : config.PORT;
-      stops.push(() => new Promise<void>((done) => server.close(() => done())));
+      const listening = await listen(createOperationsApp(operationsDeps).fetch, config);
+      stops.push(listening.close);
       logger.info("worker health and metrics listening", {
-        url: `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`,
+        url: listening.url,
         paths: ["/healthz", "/readyz", "/metrics"],
       });
     }
@@ -213,13 +204,20 @@ function startSweep(
   return async () => clearInterval(timer);
 }
 
+/** Serves `fetch` on PORT and HOST; the URL names the port actually bound (PORT=0 picks one). */
 function listen(
   fetch: Parameters<typeof serve>[0]["fetch"],
-  port: number,
-  hostname: string,
-): Promise<ServerType> {
+  config: Pick<Config, "PORT" | "HOST">,
+): Promise<{ url: string; close: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }, () => resolve(server));
+    const server: ServerType = serve({ fetch, port: config.PORT, hostname: config.HOST }, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : config.PORT;
+      resolve({
+        url: `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
     server.once("error", reject);
   });
 }
