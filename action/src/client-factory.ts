@@ -86,9 +86,10 @@ export function warnOnPlainHttp(apiUrl: string, toolkit: Toolkit): void {
 }
 
 /**
- * The deployment's address in the SeqPulse API (JSON, needs the API key): not a page to open in a
- * browser, so messages show it as `GET <url>`.
+ * The deployment's address under a SeqPulse base URL. Under the API URL it answers JSON to a request
+ * with the API key (messages show it as `GET <url>`); under the public URL (the server's
+ * SEQPULSE_PUBLIC_URL, the API URL when unset) a browser gets its console page.
  */
-export function deploymentApiUrl(apiUrl: string, deploymentId: string): string {
-  return `${apiUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
+export function deploymentUrl(baseUrl: string, deploymentId: string): string {
+  return `${baseUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
 }

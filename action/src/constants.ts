@@ -5,6 +5,7 @@
 export const INPUT = {
   apiKey: "api-key",
   apiUrl: "api-url",
+  publicUrl: "public-url",
   env: "env",
   metricsEndpoint: "metrics-endpoint",
   branch: "branch",
@@ -37,6 +38,8 @@ export const STATE = {
   deploymentId: "deployment-id",
   deploymentNumber: "deployment-number",
   apiUrl: "api-url",
+  /** "" when the console is opened at the API's own address. */
+  publicUrl: "public-url",
   env: "env",
   branch: "branch",
   commitSha: "commit-sha",

@@ -31,6 +31,8 @@ export interface GateInputs {
 export interface Settings extends GateInputs {
   apiKey: string;
   apiUrl: string;
+  /** Where people open the console, when not at apiUrl. */
+  publicUrl: string | undefined;
   env: string;
   metricsEndpoint: string | undefined;
   branch: string | undefined;
@@ -62,7 +64,9 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
   const input: Read = (name) => toolkit.getInput(name).trim();
 
   const apiKey = readApiKey(toolkit, problems);
-  const apiUrl = readApiUrl(input, problems);
+  const apiUrl = readBaseUrl(INPUT.apiUrl, input(INPUT.apiUrl) || DEFAULTS.apiUrl, problems);
+  const rawPublicUrl = input(INPUT.publicUrl);
+  const publicUrl = rawPublicUrl ? readBaseUrl(INPUT.publicUrl, rawPublicUrl, problems) : undefined;
 
   const env = input(INPUT.env) || DEFAULTS.env;
   if (!isEnvName(env)) {
@@ -135,6 +139,7 @@ export function readSettings(toolkit: Toolkit, context: GitHubContext): Settings
   return {
     apiKey,
     apiUrl,
+    publicUrl,
     env,
     metricsEndpoint,
     branch,
@@ -197,19 +202,18 @@ function readApiKey(toolkit: Toolkit, problems: string[]): string {
   return apiKey;
 }
 
-/** The base URL; one with credentials is refused, and messages never show user info or a query. */
-function readApiUrl(input: Read, problems: string[]): string {
-  const apiUrl = input(INPUT.apiUrl) || DEFAULTS.apiUrl;
-  if (/^[^/?#]*\/\/[^/?#]*@/.test(apiUrl)) {
+/** A base URL; one with credentials is refused, and messages never show user info or a query. */
+function readBaseUrl(name: InputName, value: string, problems: string[]): string {
+  if (/^[^/?#]*\/\/[^/?#]*@/.test(value)) {
     problems.push(
-      `${INPUT.apiUrl} "${redactUrl(apiUrl)}" must not contain a user name or password: SeqPulse authenticates with ${INPUT.apiKey}; remove the credentials from the URL (and rotate them if they were real)`,
+      `${name} "${redactUrl(value)}" must not contain a user name or password: SeqPulse authenticates with ${INPUT.apiKey}; remove the credentials from the URL (and rotate them if they were real)`,
     );
-  } else if (!isHttpUrl(apiUrl) || /[?#]/.test(apiUrl)) {
+  } else if (!isHttpUrl(value) || /[?#]/.test(value)) {
     problems.push(
-      `${INPUT.apiUrl} "${redactUrl(apiUrl)}" must be an http:// or https:// base URL without query string`,
+      `${name} "${redactUrl(value)}" must be an http:// or https:// base URL without query string`,
     );
   }
-  return apiUrl;
+  return value;
 }
 
 function readGateInputs(input: Read, problems: string[]): GateInputs {

@@ -1,7 +1,7 @@
 import type { SeqPulseClient } from "@seqpulse/client";
 import {
   type Dependencies,
-  deploymentApiUrl,
+  deploymentUrl,
   makeClient,
   readTuning,
   type Tuning,
@@ -65,13 +65,14 @@ async function trigger(
       toolkit.saveState(STATE.deploymentId, data.deployment_id);
       toolkit.saveState(STATE.deploymentNumber, String(data.deployment_number));
       toolkit.saveState(STATE.apiUrl, client.apiUrl);
+      toolkit.saveState(STATE.publicUrl, settings.publicUrl ?? "");
       toolkit.saveState(STATE.env, data.env);
       toolkit.saveState(STATE.branch, settings.branch ?? "");
       toolkit.saveState(STATE.commitSha, settings.commitSha ?? "");
       toolkit.saveState(STATE.mode, "trigger");
       toolkit.saveState(STATE.autoFinish, String(settings.autoFinish));
 
-      const url = deploymentApiUrl(client.apiUrl, data.deployment_id);
+      const url = deploymentUrl(client.apiUrl, data.deployment_id);
       const how =
         data.status === "created"
           ? "created"
@@ -80,6 +81,9 @@ async function trigger(
             : `already created for idempotency key ${data.idempotency_key} (a repeated try of this run attempt)`;
       toolkit.info(
         `Deployment #${data.deployment_number} ${how}${attempts > 1 ? ` after ${attempts} attempts` : ""} (API: GET ${url})`,
+      );
+      toolkit.info(
+        `Open it in SeqPulse: ${deploymentUrl(settings.publicUrl ?? client.apiUrl, data.deployment_id)}`,
       );
       if (data.state !== "running") {
         toolkit.info(
@@ -103,7 +107,7 @@ async function finishExplicitly(
 ): Promise<StepOutcome> {
   const deploymentId = settings.deploymentId as string;
   const result = settings.result as NonNullable<Settings["result"]>;
-  const url = deploymentApiUrl(client.apiUrl, deploymentId);
+  const url = deploymentUrl(client.apiUrl, deploymentId);
   const finished = await toolkit.group("SeqPulse: finish the deployment", async () => {
     toolkit.info(`Finishing deployment ${deploymentId} with result ${result} (API: GET ${url})`);
     try {
@@ -119,6 +123,7 @@ async function finishExplicitly(
       // auto-finish is still there to retry.
       toolkit.saveState(STATE.deploymentId, deploymentId);
       toolkit.saveState(STATE.apiUrl, client.apiUrl);
+      toolkit.saveState(STATE.publicUrl, settings.publicUrl ?? "");
       toolkit.saveState(STATE.mode, "finish");
       return { ok: true as const };
     } catch (error) {

@@ -172,6 +172,7 @@ async function writeSummary(
 ): Promise<void> {
   const markdown = renderSummary({
     apiUrl: client.apiUrl,
+    publicUrl: toolkit.getState(STATE.publicUrl) || undefined,
     deploymentId,
     deployment,
     known: {

@@ -9,11 +9,13 @@ import {
   type VerdictReason,
   type VerdictValue,
 } from "@seqpulse/types";
-import { deploymentApiUrl } from "./client-factory.js";
+import { deploymentUrl } from "./client-factory.js";
 import { formatConfidence } from "./verdict.js";
 
 export interface SummaryInput {
   apiUrl: string;
+  /** Where people open the console; the API URL when unset. */
+  publicUrl?: string | undefined;
   deploymentId: string;
   /** The deployment as last read; undefined when SeqPulse could not be read. */
   deployment: DeploymentDetail | undefined;
@@ -67,7 +69,8 @@ export const MAX_SUMMARY_BYTES = 128 * 1024;
 /** The job summary: GitHub-flavoured Markdown with a metrics table and mermaid charts. */
 export function renderSummary(input: SummaryInput): string {
   const { deployment, known } = input;
-  const url = deploymentApiUrl(input.apiUrl, input.deploymentId);
+  const url = deploymentUrl(input.apiUrl, input.deploymentId);
+  const page = new URL(deploymentUrl(input.publicUrl ?? input.apiUrl, input.deploymentId)).href;
   const number = deployment ? String(deployment.deployment_number) : known.number;
   const verdict = deployment?.verdict ?? null;
   const headline = verdict
@@ -80,6 +83,7 @@ export function renderSummary(input: SummaryInput): string {
   out.add(`## SeqPulse · deployment ${number ? `#${number}` : ""} · ${headline}`, "");
   const rows: Array<[string, string]> = [
     ["Deployment", number ? `#${number}` : code(input.deploymentId)],
+    ["Page", `[Open in SeqPulse](<${page}>)`],
     // The API's JSON (it needs the API key), not a page: shown as the request to make.
     ["API", code(`GET ${url}`)],
     ["Environment", code(deployment?.env ?? known.env)],

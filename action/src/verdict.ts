@@ -1,6 +1,6 @@
 import type { SeqPulseClient } from "@seqpulse/client";
 import type { DeploymentDetail, PipelineResult, Verdict, VerdictValue } from "@seqpulse/types";
-import { deploymentApiUrl, type Tuning } from "./client-factory.js";
+import { deploymentUrl, type Tuning } from "./client-factory.js";
 import { INPUT, OUTPUT } from "./constants.js";
 import { handleSeqPulseError } from "./failures.js";
 import type { FailOn, GateInputs } from "./inputs.js";
@@ -77,7 +77,7 @@ export async function waitAndGate(
   label: string,
   settings: GateSettings,
 ): Promise<GateResult> {
-  const url = deploymentApiUrl(client.apiUrl, deploymentId);
+  const url = deploymentUrl(client.apiUrl, deploymentId);
   return toolkit.group(`SeqPulse: wait for the verdict on ${label}`, async () => {
     toolkit.info(
       `Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (${INPUT.failOn}: ${settings.failOn}); API: GET ${url}`,

@@ -26,6 +26,7 @@ describe("readSettings", () => {
     expect(settings).toEqual({
       apiKey: API_KEY,
       apiUrl: "https://api.seqpulse.dev",
+      publicUrl: undefined,
       env: "production",
       metricsEndpoint: undefined,
       branch: "main",
@@ -47,6 +48,7 @@ describe("readSettings", () => {
     const { settings } = settingsFor({
       "api-key": API_KEY,
       "api-url": "https://seqpulse.internal.example.com/api/",
+      "public-url": "https://deploys.example.com",
       env: "staging",
       "metrics-endpoint": "https://shop.example.com/metrics",
       branch: "release/1.2",
@@ -142,6 +144,18 @@ describe("readSettings", () => {
       'api-url "https://seqpulse.example.com/?***" must be an http:// or https:// base URL',
     );
     expect(withQuery).not.toContain("s3cr3t");
+
+    const publicUrl = problemsOf({
+      "api-key": API_KEY,
+      "public-url": "https://ci:hunter2@deploys.example.com",
+    });
+    expect(publicUrl).toContain(
+      'public-url "https://***@deploys.example.com" must not contain a user name or password',
+    );
+    expect(publicUrl).not.toContain("hunter2");
+    expect(problemsOf({ "api-key": API_KEY, "public-url": "deploys.example.com" })).toContain(
+      'public-url "deploys.example.com" must be an http:// or https:// base URL',
+    );
 
     const endpoint = problemsOf({
       "api-key": API_KEY,

@@ -67,6 +67,7 @@ describe("main step, mode: trigger", () => {
       "deployment-id": DEPLOYMENT_ID,
       "deployment-number": "12",
       "api-url": "https://api.seqpulse.dev",
+      "public-url": "",
       env: "production",
       branch: "main",
       "commit-sha": GITHUB_ENV.GITHUB_SHA,
@@ -77,6 +78,9 @@ describe("main step, mode: trigger", () => {
     // The address is the API's (JSON, needs the key), not a page: the log says so.
     expect(record.log).toContain(
       `Deployment #12 created (API: GET https://api.seqpulse.dev/deployments/${DEPLOYMENT_ID})`,
+    );
+    expect(record.log).toContain(
+      `Open it in SeqPulse: https://api.seqpulse.dev/deployments/${DEPLOYMENT_ID}`,
     );
     expect(record.warnings).toEqual([]);
     expect([...record.log, ...record.warnings].join("\n")).not.toContain(API_KEY);
@@ -247,6 +251,7 @@ describe("main step, mode: finish", () => {
     expect(record.state).toEqual({
       "deployment-id": DEPLOYMENT_ID,
       "api-url": "https://api.seqpulse.dev",
+      "public-url": "",
       mode: "finish",
     });
   });
@@ -290,6 +295,7 @@ describe("main step, mode: finish", () => {
     expect(record.state).toEqual({
       "deployment-id": DEPLOYMENT_ID,
       "api-url": "https://api.seqpulse.dev",
+      "public-url": "",
       mode: "finish",
     });
   });

@@ -109,6 +109,21 @@ describe("post step", () => {
     expect(record.summaries[0]).toContain("| Error rate | 0.10 % | 20.00 % | +19900 % | 🛑 absolute limit:");
   });
 
+  it("links the summary to the page at the public URL the main step handed over", async () => {
+    const { run, record } = post(
+      {},
+      { finish: accepted, getDeployment: async () => ok(analyzedRollback()) },
+      { ...TRIGGER_STATE, "public-url": "https://deploys.example.com" },
+    );
+    await run();
+    expect(record.summaries[0]).toContain(
+      `| Page | [Open in SeqPulse](<https://deploys.example.com/deployments/${DEPLOYMENT_ID}>) |`,
+    );
+    expect(record.summaries[0]).toContain(
+      `| API | \`GET https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}\` |`,
+    );
+  });
+
   it("never fails the job on a dry-run verdict, but says what would have happened", async () => {
     const deployment = analyzedRollback();
     const { run, record } = post(

@@ -19,10 +19,13 @@ describe("job summary", () => {
     });
     const lines = markdown.split("\n");
     expect(lines[0]).toBe("## SeqPulse · deployment #12 · 🛑 rollback recommended");
-    // The API's address is shown as such, not as a link a browser could not open without the key.
     expect(lines).toContain("| Deployment | #12 |");
+    // People get a link to the console's page; the API's JSON address is shown as a request to make.
+    expect(lines).toContain(
+      `| Page | [Open in SeqPulse](<https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}>) |`,
+    );
     expect(lines).toContain(`| API | \`GET https://seqpulse.example.com/deployments/${DEPLOYMENT_ID}\` |`);
-    expect(markdown).not.toContain("](");
+    expect(markdown.match(/\]\(/g)).toHaveLength(1);
     expect(lines).toContain("| Environment | `production` |");
     expect(lines).toContain("| Branch | `main` |");
     expect(lines).toContain("| Commit | `0123456789ab` |");
@@ -53,6 +56,22 @@ describe("job summary", () => {
     expect(quiet.split("```mermaid")).toHaveLength(2);
     expect(quiet).toContain('title "Latency p95 (ms)"');
     expect(quiet).toContain("line [110, 130, 120, 200, 220, 240]");
+  });
+
+  it("links the page at the public URL when people open the console elsewhere than the API", () => {
+    const markdown = renderSummary({
+      apiUrl: "http://seqpulse.internal:3000",
+      publicUrl: "https://deploys.example.com/seqpulse/",
+      deploymentId: DEPLOYMENT_ID,
+      deployment: analyzedRollback(),
+      known: {},
+    });
+    expect(markdown).toContain(
+      `| Page | [Open in SeqPulse](<https://deploys.example.com/seqpulse/deployments/${DEPLOYMENT_ID}>) |`,
+    );
+    expect(markdown).toContain(
+      `| API | \`GET http://seqpulse.internal:3000/deployments/${DEPLOYMENT_ID}\` |`,
+    );
   });
 
   it("shows what the main step knew when the deployment could not be read", () => {

@@ -663,6 +663,7 @@ function definedOnly(value) {
 var INPUT = {
   apiKey: "api-key",
   apiUrl: "api-url",
+  publicUrl: "public-url",
   env: "env",
   metricsEndpoint: "metrics-endpoint",
   branch: "branch",
@@ -690,6 +691,8 @@ var STATE = {
   deploymentId: "deployment-id",
   deploymentNumber: "deployment-number",
   apiUrl: "api-url",
+  /** "" when the console is opened at the API's own address. */
+  publicUrl: "public-url",
   env: "env",
   branch: "branch",
   commitSha: "commit-sha",
@@ -771,7 +774,9 @@ function readSettings(toolkit, context) {
   const problems = [];
   const input = (name) => toolkit.getInput(name).trim();
   const apiKey = readApiKey(toolkit, problems);
-  const apiUrl = readApiUrl(input, problems);
+  const apiUrl = readBaseUrl(INPUT.apiUrl, input(INPUT.apiUrl) || DEFAULTS.apiUrl, problems);
+  const rawPublicUrl = input(INPUT.publicUrl);
+  const publicUrl = rawPublicUrl ? readBaseUrl(INPUT.publicUrl, rawPublicUrl, problems) : void 0;
   const env = input(INPUT.env) || DEFAULTS.env;
   if (!isEnvName(env)) {
     problems.push(
@@ -836,6 +841,7 @@ function readSettings(toolkit, context) {
   return {
     apiKey,
     apiUrl,
+    publicUrl,
     env,
     metricsEndpoint,
     branch,
@@ -870,18 +876,17 @@ function readApiKey(toolkit, problems) {
   }
   return apiKey;
 }
-function readApiUrl(input, problems) {
-  const apiUrl = input(INPUT.apiUrl) || DEFAULTS.apiUrl;
-  if (/^[^/?#]*\/\/[^/?#]*@/.test(apiUrl)) {
+function readBaseUrl(name, value, problems) {
+  if (/^[^/?#]*\/\/[^/?#]*@/.test(value)) {
     problems.push(
-      `${INPUT.apiUrl} "${redactUrl(apiUrl)}" must not contain a user name or password: SeqPulse authenticates with ${INPUT.apiKey}; remove the credentials from the URL (and rotate them if they were real)`
+      `${name} "${redactUrl(value)}" must not contain a user name or password: SeqPulse authenticates with ${INPUT.apiKey}; remove the credentials from the URL (and rotate them if they were real)`
     );
-  } else if (!isHttpUrl(apiUrl) || /[?#]/.test(apiUrl)) {
+  } else if (!isHttpUrl(value) || /[?#]/.test(value)) {
     problems.push(
-      `${INPUT.apiUrl} "${redactUrl(apiUrl)}" must be an http:// or https:// base URL without query string`
+      `${name} "${redactUrl(value)}" must be an http:// or https:// base URL without query string`
     );
   }
-  return apiUrl;
+  return value;
 }
 function readGateInputs(input, problems) {
   const waitForVerdict = readBoolean(
@@ -1037,8 +1042,8 @@ function warnOnPlainHttp(apiUrl, toolkit) {
     );
   }
 }
-function deploymentApiUrl(apiUrl, deploymentId) {
-  return `${apiUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
+function deploymentUrl(baseUrl, deploymentId) {
+  return `${baseUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
 }
 
 // src/verdict.ts
@@ -1075,7 +1080,7 @@ function gateSettings(inputs, tuning) {
   };
 }
 async function waitAndGate(toolkit, client, deploymentId, label, settings) {
-  const url = deploymentApiUrl(client.apiUrl, deploymentId);
+  const url = deploymentUrl(client.apiUrl, deploymentId);
   return toolkit.group(`SeqPulse: wait for the verdict on ${label}`, async () => {
     toolkit.info(
       `Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (${INPUT.failOn}: ${settings.failOn}); API: GET ${url}`
@@ -1171,15 +1176,19 @@ async function trigger(toolkit, client, settings, context) {
       toolkit.saveState(STATE.deploymentId, data.deployment_id);
       toolkit.saveState(STATE.deploymentNumber, String(data.deployment_number));
       toolkit.saveState(STATE.apiUrl, client.apiUrl);
+      toolkit.saveState(STATE.publicUrl, settings.publicUrl ?? "");
       toolkit.saveState(STATE.env, data.env);
       toolkit.saveState(STATE.branch, settings.branch ?? "");
       toolkit.saveState(STATE.commitSha, settings.commitSha ?? "");
       toolkit.saveState(STATE.mode, "trigger");
       toolkit.saveState(STATE.autoFinish, String(settings.autoFinish));
-      const url = deploymentApiUrl(client.apiUrl, data.deployment_id);
+      const url = deploymentUrl(client.apiUrl, data.deployment_id);
       const how = data.status === "created" ? "created" : data.reason === "running" ? `already running in ${data.env}; joined it` : `already created for idempotency key ${data.idempotency_key} (a repeated try of this run attempt)`;
       toolkit.info(
         `Deployment #${data.deployment_number} ${how}${attempts > 1 ? ` after ${attempts} attempts` : ""} (API: GET ${url})`
+      );
+      toolkit.info(
+        `Open it in SeqPulse: ${deploymentUrl(settings.publicUrl ?? client.apiUrl, data.deployment_id)}`
       );
       if (data.state !== "running") {
         toolkit.info(
@@ -1197,7 +1206,7 @@ async function trigger(toolkit, client, settings, context) {
 async function finishExplicitly(toolkit, client, settings, tuning) {
   const deploymentId = settings.deploymentId;
   const result = settings.result;
-  const url = deploymentApiUrl(client.apiUrl, deploymentId);
+  const url = deploymentUrl(client.apiUrl, deploymentId);
   const finished = await toolkit.group("SeqPulse: finish the deployment", async () => {
     toolkit.info(`Finishing deployment ${deploymentId} with result ${result} (API: GET ${url})`);
     try {
@@ -1209,6 +1218,7 @@ async function finishExplicitly(toolkit, client, settings, tuning) {
       );
       toolkit.saveState(STATE.deploymentId, deploymentId);
       toolkit.saveState(STATE.apiUrl, client.apiUrl);
+      toolkit.saveState(STATE.publicUrl, settings.publicUrl ?? "");
       toolkit.saveState(STATE.mode, "finish");
       return { ok: true };
     } catch (error) {

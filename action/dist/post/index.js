@@ -646,6 +646,7 @@ function definedOnly(value) {
 var INPUT = {
   apiKey: "api-key",
   apiUrl: "api-url",
+  publicUrl: "public-url",
   env: "env",
   metricsEndpoint: "metrics-endpoint",
   branch: "branch",
@@ -673,6 +674,8 @@ var STATE = {
   deploymentId: "deployment-id",
   deploymentNumber: "deployment-number",
   apiUrl: "api-url",
+  /** "" when the console is opened at the API's own address. */
+  publicUrl: "public-url",
   env: "env",
   branch: "branch",
   commitSha: "commit-sha",
@@ -890,8 +893,8 @@ function makeClient(connection, tuning, deps, toolkit) {
 function formatDelay(ms) {
   return ms < 1e3 ? `${ms} ms` : `${(ms / 1e3).toFixed(1)} s`;
 }
-function deploymentApiUrl(apiUrl, deploymentId) {
-  return `${apiUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
+function deploymentUrl(baseUrl, deploymentId) {
+  return `${baseUrl.replace(/\/+$/, "")}/deployments/${deploymentId}`;
 }
 
 // ../packages/types/src/numbers.ts
@@ -953,7 +956,7 @@ function gateSettings(inputs, tuning) {
   };
 }
 async function waitAndGate(toolkit, client, deploymentId, label, settings) {
-  const url = deploymentApiUrl(client.apiUrl, deploymentId);
+  const url = deploymentUrl(client.apiUrl, deploymentId);
   return toolkit.group(`SeqPulse: wait for the verdict on ${label}`, async () => {
     toolkit.info(
       `Waiting up to ${settings.verdictTimeoutSeconds} s for the verdict on ${label} (${INPUT.failOn}: ${settings.failOn}); API: GET ${url}`
@@ -1036,7 +1039,8 @@ var MAX_QUALITY_ISSUES = 10;
 var MAX_SUMMARY_BYTES = 128 * 1024;
 function renderSummary(input) {
   const { deployment, known } = input;
-  const url = deploymentApiUrl(input.apiUrl, input.deploymentId);
+  const url = deploymentUrl(input.apiUrl, input.deploymentId);
+  const page = new URL(deploymentUrl(input.publicUrl ?? input.apiUrl, input.deploymentId)).href;
   const number2 = deployment ? String(deployment.deployment_number) : known.number;
   const verdict = deployment?.verdict ?? null;
   const headline = verdict ? `${VERDICT_ICON[verdict.verdict]} ${verdict.verdict.replaceAll("_", " ")}` : deployment ? stateHeadline(deployment.state) : "status unknown";
@@ -1044,6 +1048,7 @@ function renderSummary(input) {
   out.add(`## SeqPulse \xB7 deployment ${number2 ? `#${number2}` : ""} \xB7 ${headline}`, "");
   const rows = [
     ["Deployment", number2 ? `#${number2}` : code(input.deploymentId)],
+    ["Page", `[Open in SeqPulse](<${page}>)`],
     // The API's JSON (it needs the API key), not a page: shown as the request to make.
     ["API", code(`GET ${url}`)],
     ["Environment", code(deployment?.env ?? known.env)],
@@ -1376,6 +1381,7 @@ async function readForSummary(toolkit, client, deploymentId) {
 async function writeSummary(toolkit, client, deploymentId, deployment, pipelineResult, extra = {}) {
   const markdown = renderSummary({
     apiUrl: client.apiUrl,
+    publicUrl: toolkit.getState(STATE.publicUrl) || void 0,
     deploymentId,
     deployment,
     known: {
