@@ -28,6 +28,8 @@ export type CollectResult =
   | { status: "skipped"; why: string }
   | {
       status: "settled";
+      /** The deployment and its project as read before the fetch. */
+      target: Target;
       /** The deployment's state when the outcome was written (or found written). */
       state: DeploymentState | undefined;
       /** The next baseline slot, when the baseline is sampled repeatedly and the deploy still runs. */
@@ -90,7 +92,7 @@ export async function collectSample(deps: CollectDeps, job: SampleSlot): Promise
       target.deployment.startedAt,
       FINISHED_BEFORE_BASELINE,
     );
-    return { status: "settled", state: written, nextBaseline: null, written: wrote };
+    return { status: "settled", target, state: written, nextBaseline: null, written: wrote };
   }
   const slotTime =
     job.phase === "baseline"
@@ -102,6 +104,7 @@ export async function collectSample(deps: CollectDeps, job: SampleSlot): Promise
   const { state: written, wrote } = await recordOutcome(db, job, target, slotTime, outcome);
   return {
     status: "settled",
+    target,
     state: written,
     nextBaseline: await nextBaselineSlot(db, job, target, written),
     written: wrote,

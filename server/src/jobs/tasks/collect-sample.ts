@@ -33,7 +33,7 @@ export function collectSampleTask(deps: {
     // Only a finished deployment can be due: a baseline taken while running leaves the window to come.
     if (result.state !== "finished") return;
     // A baseline settling after the deploy finished may be the last outcome the window waited for.
-    const due = await analysisDue(deps.database.db, slot.deploymentId);
+    const due = await analysisDue(deps.database.db, slot.deploymentId, result.target);
     if (!due) return;
     deps.logger.info("analysis due", { deployment_id: slot.deploymentId, why: due });
     await deps.queue.enqueueAnalysis(deps.database.executor, slot.deploymentId);
