@@ -9,7 +9,7 @@
  *   options: --interval 5 --window 60 --deploy-seconds 5 --concurrency 32
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -168,6 +168,8 @@ const project = await call<{ api_key: string; project_id: string }>(
 );
 const key = { "x-api-key": project.api_key };
 const cpuBefore = servers.map((server) => cpuSeconds(server.child.pid));
+const postgresCpuBefore = postgresCpuSeconds();
+const machineBefore = machineCpu();
 const started = Date.now();
 const ids: string[] = [];
 await inParallel(
@@ -205,6 +207,13 @@ const elapsedSeconds = (Date.now() - started) / 1000;
 const cpu = servers.map(
   (server, index) => (cpuSeconds(server.child.pid) - (cpuBefore[index] ?? 0)) / elapsedSeconds,
 );
+const postgresCpu =
+  postgresCpuBefore === undefined
+    ? undefined
+    : ((postgresCpuSeconds() ?? 0) - postgresCpuBefore) / elapsedSeconds;
+const machineAfter = machineCpu();
+const machineBusy =
+  (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total);
 
 const lateness = await db.query<{ p50: number; p95: number; max: number; samples: number }>(
   `select percentile_cont(0.5) within group (order by ms) as p50,
@@ -273,6 +282,12 @@ servers.forEach((_server, index) => {
   );
 });
 
+if (postgresCpu !== undefined)
+  console.log(`PostgreSQL (embedded, every backend): CPU ${round(postgresCpu * 100)} % of one core`);
+console.log(
+  `machine: ${round(machineBusy * 100)} % of all cores busy during the run (other work on the machine included)`,
+);
+
 await db.end();
 await Promise.all(servers.map((server) => server.stop()));
 await new Promise<void>((done) => metricsApp.close(() => done()));
@@ -315,6 +330,35 @@ function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU seconds of the embedded PostgreSQL: the postmaster, its live backends, and the backends it
+ * has reaped (its children's time). Undefined with an external DATABASE_URL.
+ */
+function postgresCpuSeconds(): number | undefined {
+  if (!dataDir) return undefined;
+  const postmaster = Number(readFileSync(join(dataDir, "pg", "postmaster.pid"), "utf8").split("\n")[0]);
+  const fields = readFileSync(`/proc/${postmaster}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  let seconds = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const child = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      if (Number(child[1]) === postmaster) seconds += cpuSeconds(Number(entry));
+    } catch {
+      // The process ended meanwhile: its time is in the postmaster's children's time now.
+    }
+  }
+  return seconds;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
 }
 
 function rssBytes(pid: number | undefined): number {
