@@ -1,9 +1,16 @@
 import {
+  CreateDestinationRequest,
   CreateProjectRequest,
   DEFAULT_ROTATION_GRACE_SECONDS,
+  type Delivery,
+  type Destination,
+  destinationKinds,
+  notificationEvents,
   type ProjectSettings,
   RotateCredentialRequest,
+  UpdateDestinationRequest,
   UpdateProjectRequest,
+  verdictValues,
 } from "@seqpulse/types";
 import type { z } from "zod";
 import { locateDatabase } from "./db/bootstrap.js";
@@ -11,9 +18,21 @@ import { connectDatabase, type Database } from "./db/client.js";
 import { setUpEncryption } from "./db/encryption-key.js";
 import { runMigrations } from "./db/migrate.js";
 import { reencryptSecrets } from "./db/reencrypt.js";
-import { ConfigError, loadConfig } from "./env.js";
+import { type Config, ConfigError, loadConfig } from "./env.js";
 import { AppError } from "./errors.js";
 import { createLogger, errorFields } from "./logger.js";
+import {
+  createDestination,
+  deleteDestination,
+  displayUrl,
+  findDestination,
+  findDestinationId,
+  listDeliveries,
+  listDestinations,
+  rotateDestinationSecret,
+  sendTest,
+  updateDestination,
+} from "./notifications/destinations.js";
 import {
   createProject,
   deleteProject,
@@ -24,6 +43,10 @@ import {
   setProjectDisabled,
   updateProject,
 } from "./projects/service.js";
+
+const DATABASE_NOTE = `Uses DATABASE_URL when set, otherwise the embedded database under SEQPULSE_DATA_DIR
+(the running server's, when one is running). Exit codes: 0 done, 1 refused (e.g. name taken, project busy,
+not found), 2 usage error.`;
 
 const USAGE = `Usage: pnpm seqpulse projects <command> [options]
 
@@ -41,14 +64,35 @@ const USAGE = `Usage: pnpm seqpulse projects <command> [options]
   enable       --project <name|id>
   delete       --project <name|id> --yes [--force]          removes the project and all its data; --force even while deployments run
 
-Uses DATABASE_URL when set, otherwise the embedded database under SEQPULSE_DATA_DIR
-(the running server's, when one is running). Exit codes: 0 done, 1 refused (e.g. name taken, project busy),
-2 usage error.`;
+${DATABASE_NOTE}`;
+
+const DESTINATIONS_USAGE = `Usage: pnpm seqpulse destinations <command> [options]
+
+  add            --project <name|id> --name <name> --kind ${destinationKinds.join("|")} --url <url>
+                 [--event <event>]... [--min-verdict ${verdictValues.join("|")}] [--disabled] [--json]
+                 a webhook's signing secret is printed once; events default to all: ${notificationEvents.join(", ")}
+  list           --project <name|id> [--json]
+  update         --destination <id> | --project <name|id> --destination <name>
+                 [--name <new name>] [--url <url>] [--event <event>]... [--min-verdict <verdict>]
+                 [--enable | --disable] [--json]          a disabled destination gets nothing new; owed deliveries are dropped
+  rotate-secret  <destination> [--json]                   new webhook signing secret, printed once; the old one stops at once
+  test           <destination> [--json]                   queues a test message; the server's workers send it
+  deliveries     <destination> [--limit <n>] [--json]     the delivery log, newest first (default 20)
+  remove         <destination> --yes [--json]             removes the destination and its delivery log
+
+<destination> is --destination <id>, or --project <name|id> --destination <name>.
+
+${DATABASE_NOTE}`;
+
+/** The command groups: `pnpm seqpulse <group> <command>`. */
+type Group = "projects" | "destinations";
+/** The group of the command being run, for messages and the usage hint. */
+let group: Group = "projects";
 
 /** A mistake in the command line: exit code 2, with the usage hint. */
 class UsageError extends Error {}
 
-type FlagKind = "string" | "strings" | "seconds" | "json" | "boolean";
+type FlagKind = "string" | "strings" | "seconds" | "count" | "json" | "boolean";
 interface FlagSpec {
   kind: FlagKind;
   /** What the value is, for messages: "a whole number of seconds". */
@@ -98,6 +142,38 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
   },
 };
 
+const DESTINATION_FLAG: Record<string, FlagSpec> = {
+  destination: { kind: "string", expects: "a destination id (or its name, with --project)" },
+  project: { kind: "string", expects: "a project name or id" },
+};
+const DESTINATION_FIELDS: Record<string, FlagSpec> = {
+  name: { kind: "string", expects: "a destination name" },
+  url: { kind: "string", expects: "an http:// or https:// URL" },
+  event: { kind: "strings", expects: `an event: ${notificationEvents.join(", ")}` },
+  "min-verdict": { kind: "string", expects: verdictValues.join(", ") },
+  json: { kind: "boolean" },
+};
+
+const DESTINATION_COMMANDS: Record<string, Record<string, FlagSpec>> = {
+  add: {
+    ...PROJECT_FLAG,
+    ...DESTINATION_FIELDS,
+    kind: { kind: "string", expects: destinationKinds.join(" or ") },
+    disabled: { kind: "boolean" },
+  },
+  list: { ...PROJECT_FLAG, json: { kind: "boolean" } },
+  update: {
+    ...DESTINATION_FLAG,
+    ...DESTINATION_FIELDS,
+    enable: { kind: "boolean" },
+    disable: { kind: "boolean" },
+  },
+  "rotate-secret": { ...DESTINATION_FLAG, json: { kind: "boolean" } },
+  test: { ...DESTINATION_FLAG, json: { kind: "boolean" } },
+  deliveries: { ...DESTINATION_FLAG, limit: { kind: "count" }, json: { kind: "boolean" } },
+  remove: { ...DESTINATION_FLAG, yes: { kind: "boolean" }, json: { kind: "boolean" } },
+};
+
 type Flags = Record<string, string | string[] | number | boolean | unknown>;
 
 /** Levenshtein distance, for "did you mean". */
@@ -129,14 +205,14 @@ function parseFlags(command: string, args: string[], specs: Record<string, FlagS
   for (let index = 0; index < args.length; index++) {
     const arg = args[index] as string;
     if (!arg.startsWith("--")) {
-      throw new UsageError(`unexpected argument "${arg}" for "projects ${command}"; options start with --`);
+      throw new UsageError(`unexpected argument "${arg}" for "${group} ${command}"; options start with --`);
     }
     const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const spec = specs[rawName];
     if (!spec) {
       const suggestion = nearest(rawName, Object.keys(specs));
       throw new UsageError(
-        `unknown option --${rawName} for "projects ${command}"${suggestion ? `; did you mean --${suggestion}?` : ""}`,
+        `unknown option --${rawName} for "${group} ${command}"${suggestion ? `; did you mean --${suggestion}?` : ""}`,
       );
     }
     if (spec.kind === "boolean") {
@@ -149,7 +225,7 @@ function parseFlags(command: string, args: string[], specs: Record<string, FlagS
       throw new UsageError(`--${rawName} needs a value: ${describeExpected(spec)}`);
     }
     if (spec.kind === "strings") flags[rawName] = [...((flags[rawName] as string[]) ?? []), value];
-    else if (spec.kind === "seconds") {
+    else if (spec.kind === "seconds" || spec.kind === "count") {
       if (!/^\d+$/.test(value)) {
         throw new UsageError(`--${rawName} must be ${describeExpected(spec)}, got "${value}"`);
       }
@@ -170,6 +246,7 @@ function parseFlags(command: string, args: string[], specs: Record<string, FlagS
 
 function describeExpected(spec: FlagSpec): string {
   if (spec.kind === "seconds") return "a whole number of seconds";
+  if (spec.kind === "count") return "a whole number";
   return spec.expects ?? "a value";
 }
 
@@ -187,13 +264,20 @@ const FLAG_OF_FIELD: Record<string, string> = {
   dry_run: "--dry-run",
   analysis: "--analysis",
   grace_seconds: "--grace",
+  kind: "--kind",
+  url: "--url",
+  events: "--event",
+  min_verdict: "--min-verdict",
+  enabled: "--enable/--disable",
+  limit: "--limit",
+  destination: "--destination",
 };
 
 function flagOf(path: string): string {
   const [field, ...rest] = path.split(".");
   const flag = field ? FLAG_OF_FIELD[field] : undefined;
   if (!flag) return path;
-  return rest.length > 0 && field !== "envs" ? `${flag} (${rest.join(".")})` : flag;
+  return rest.length > 0 && field !== "envs" && field !== "events" ? `${flag} (${rest.join(".")})` : flag;
 }
 
 function parseWith<Schema extends z.ZodType>(schema: Schema, input: unknown): z.infer<Schema> {
@@ -203,7 +287,12 @@ function parseWith<Schema extends z.ZodType>(schema: Schema, input: unknown): z.
     parsed.error.issues
       .map((issue) => {
         const path = issue.path.join(".");
-        if (issue.code === "invalid_type" && issue.input === undefined && path)
+        // Zod does not report the input it refused: look it up, so only a missing flag reads "is required".
+        const given = issue.path.reduce<unknown>(
+          (value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key],
+          input,
+        );
+        if ((issue.code === "invalid_type" || issue.code === "invalid_value") && given === undefined && path)
           return `${flagOf(path)} is required`;
         return `${path ? flagOf(path) : "options"}: ${issue.message}`;
       })
@@ -362,13 +451,177 @@ async function run(command: string, flags: Flags, db: Database): Promise<string>
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [group, command, ...rest] = argv;
-  if (group === undefined || group === "--help" || group === "-h" || group === "help") {
-    process.stdout.write(`${USAGE}\n`);
-    return group === undefined ? 2 : 0;
+function printDestination(destination: Destination): string {
+  const state = [destination.kind, ...(destination.enabled ? [] : ["disabled"])].join(", ");
+  return [
+    `${destination.id}  ${destination.name}  (${state})`,
+    `  url:      ${destination.url_display}`,
+    `  events:   ${destination.events.join(", ")}`,
+    `  verdicts: ${destination.min_verdict === "ok" ? "all" : `${destination.min_verdict} and above`}`,
+    "",
+  ].join("\n");
+}
+
+function printDelivery(delivery: Delivery): string {
+  const last = delivery.log.at(-1);
+  const outcome = last
+    ? `${last.status_code === null ? "" : `HTTP ${last.status_code}`}${last.status_code !== null && last.error ? ": " : ""}${last.error ?? ""}`
+    : "";
+  const next =
+    delivery.state === "pending" && delivery.next_attempt_at ? `next ${delivery.next_attempt_at}` : "";
+  return `${delivery.created_at}  ${delivery.event.padEnd(20)} ${delivery.state.padEnd(9)} attempts ${delivery.attempts}${
+    outcome ? `  ${outcome}` : ""
+  }${next ? `  ${next}` : ""}  ${delivery.delivery_id}\n`;
+}
+
+/** The destination a command names: --destination <id>, or --project <p> --destination <name>. */
+async function destinationOf(db: Database, flags: Flags): Promise<string> {
+  if (typeof flags.destination !== "string") {
+    throw new UsageError(
+      "--destination is required: the destination's id (see destinations list), or its name with --project",
+    );
   }
-  if (group === "secrets") {
+  const projectId =
+    typeof flags.project === "string" ? await findProjectId({ db, nameOrId: flags.project }) : undefined;
+  return findDestinationId({ db, nameOrId: flags.destination, projectId });
+}
+
+async function runDestinations(command: string, flags: Flags, db: Database, config: Config): Promise<string> {
+  const json = flags.json === true;
+  const out = (value: unknown, human: string) => (json ? `${JSON.stringify(value, null, 2)}\n` : human);
+  const allowPrivateEndpoints = config.SEQPULSE_ALLOW_PRIVATE_ENDPOINTS;
+  switch (command) {
+    case "add": {
+      const nameOrId = requireProject(flags);
+      const input = parseWith(
+        CreateDestinationRequest,
+        withoutUndefined({
+          name: flags.name,
+          kind: flags.kind,
+          url: flags.url,
+          events: flags.event ?? [...notificationEvents],
+          min_verdict: flags["min-verdict"],
+          enabled: flags.disabled ? false : undefined,
+        }),
+      );
+      const projectId = await findProjectId({ db, nameOrId });
+      const created = await createDestination({ db, projectId, input, allowPrivateEndpoints });
+      const { secret, ...destination } = created;
+      return out(
+        created,
+        [
+          `Added destination "${created.name}"`,
+          printDestination(destination).trimEnd(),
+          ...(secret
+            ? [
+                `  signing secret: ${secret}`,
+                "Store the signing secret in the receiver now (it verifies X-SeqPulse-Webhook-Signature with it): it is not shown again.",
+              ]
+            : []),
+          "",
+        ].join("\n"),
+      );
+    }
+    case "list": {
+      const projectId = await findProjectId({ db, nameOrId: requireProject(flags) });
+      const destinations = await listDestinations({ db, projectId });
+      return out(
+        { items: destinations },
+        destinations.length === 0
+          ? "No destinations: add one with pnpm seqpulse destinations add.\n"
+          : destinations.map(printDestination).join(""),
+      );
+    }
+    case "update": {
+      if (flags.enable && flags.disable)
+        throw new UsageError("--enable and --disable contradict each other; give one");
+      const fields = withoutUndefined({
+        name: flags.name,
+        url: flags.url,
+        events: flags.event,
+        min_verdict: flags["min-verdict"],
+        enabled: flags.enable ? true : flags.disable ? false : undefined,
+      });
+      if (Object.keys(fields).length === 0) {
+        throw new UsageError(
+          "nothing to change: give at least one of --name, --url, --event, --min-verdict, --enable, --disable",
+        );
+      }
+      const input = parseWith(UpdateDestinationRequest, fields);
+      const destinationId = await destinationOf(db, flags);
+      const destination = await updateDestination({ db, destinationId, input, allowPrivateEndpoints });
+      return out(destination, `Updated destination "${destination.name}"\n${printDestination(destination)}`);
+    }
+    case "rotate-secret": {
+      const rotated = await rotateDestinationSecret({ db, destinationId: await destinationOf(db, flags) });
+      return out(
+        rotated,
+        [
+          `New signing secret of "${rotated.name}": ${rotated.secret}`,
+          "Every delivery from now on is signed with it, retries included; the old secret signs nothing more.",
+          "Update the receiver now. The secret is not shown again.",
+          "",
+        ].join("\n"),
+      );
+    }
+    case "test": {
+      const destinationId = await destinationOf(db, flags);
+      const queued = await sendTest({ db, destinationId });
+      return out(
+        queued,
+        [
+          `Queued test delivery ${queued.delivery_id}; the server's workers send it within a second.`,
+          `Follow it with: pnpm seqpulse destinations deliveries --destination ${destinationId}`,
+          "",
+        ].join("\n"),
+      );
+    }
+    case "deliveries": {
+      const limit = flags.limit === undefined ? 20 : (flags.limit as number);
+      if (limit < 1 || limit > 200) throw new UsageError("--limit must be between 1 and 200");
+      const destinationId = await destinationOf(db, flags);
+      const items = await listDeliveries({ db, destinationId, limit });
+      return out({ items }, items.length === 0 ? "Nothing sent yet.\n" : items.map(printDelivery).join(""));
+    }
+    case "remove": {
+      if (flags.yes !== true) {
+        throw new UsageError(
+          `--yes is required: removing "${String(flags.destination ?? "")}" deletes it and its delivery log for good`,
+        );
+      }
+      const destinationId = await destinationOf(db, flags);
+      const destination = await findDestination(db, destinationId);
+      await deleteDestination({ db, destinationId });
+      const name = destination?.name ?? destinationId;
+      return out(
+        { id: destinationId, deleted: true },
+        `Removed destination "${name}"${destination ? ` (${displayUrl(destination.url)})` : ""} and its delivery log.\n`,
+      );
+    }
+    default:
+      throw new UsageError(`unknown command "destinations ${command}"`);
+  }
+}
+
+const GROUPS: Record<
+  Group,
+  {
+    usage: string;
+    commands: Record<string, Record<string, FlagSpec>>;
+    run: (command: string, flags: Flags, db: Database, config: Config) => Promise<string>;
+  }
+> = {
+  projects: { usage: USAGE, commands: COMMANDS, run: (command, flags, db) => run(command, flags, db) },
+  destinations: { usage: DESTINATIONS_USAGE, commands: DESTINATION_COMMANDS, run: runDestinations },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [groupName, command, ...rest] = argv;
+  if (groupName === undefined || groupName === "--help" || groupName === "-h" || groupName === "help") {
+    process.stdout.write(`${USAGE}\n\n${DESTINATIONS_USAGE}\n`);
+    return groupName === undefined ? 2 : 0;
+  }
+  if (groupName === "secrets") {
     if (command !== "rotate-key") {
       throw new UsageError(`unknown command "secrets ${command ?? ""}"; the command is "secrets rotate-key"`);
     }
@@ -377,32 +630,37 @@ async function main(argv: string[]): Promise<number> {
       return `Re-encrypted the secrets of ${projects} project(s) and ${destinations} notification destination(s) with the current SEQPULSE_ENCRYPTION_KEY; SEQPULSE_ENCRYPTION_PREVIOUS_KEYS can now be removed.\n`;
     });
   }
-  if (group !== "projects") {
+  if (groupName !== "projects" && groupName !== "destinations") {
+    const suggestion = nearest(groupName, ["projects", "destinations", "secrets"]);
     throw new UsageError(
-      `unknown command "${group}"; the commands are "projects <command>" and "secrets rotate-key"`,
+      `unknown command "${groupName}"${suggestion ? `; did you mean "${suggestion}"?` : ""}; the commands are "projects <command>", "destinations <command>" and "secrets rotate-key"`,
     );
   }
+  group = groupName;
+  const { usage, commands, run: runCommand } = GROUPS[group];
   if (command === undefined || command === "--help" || command === "-h") {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage}\n`);
     return command === undefined ? 2 : 0;
   }
-  const specs = COMMANDS[command];
+  const specs = commands[command];
   if (!specs) {
-    const suggestion = nearest(command, Object.keys(COMMANDS));
+    const suggestion = nearest(command, Object.keys(commands));
     throw new UsageError(
-      `unknown command "projects ${command}"${suggestion ? `; did you mean "projects ${suggestion}"?` : ""}`,
+      `unknown command "${group} ${command}"${suggestion ? `; did you mean "${group} ${suggestion}"?` : ""}`,
     );
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage}\n`);
     return 0;
   }
   const flags = parseFlags(command, rest, specs);
-  return withOperatorDatabase((db) => run(command, flags, db));
+  return withOperatorDatabase((db, config) => runCommand(command, flags, db, config));
 }
 
 /** Runs an operator command on the server's database (the embedded one of a running server, too). */
-async function withOperatorDatabase(command: (db: Database) => Promise<string>): Promise<number> {
+async function withOperatorDatabase(
+  command: (db: Database, config: Config) => Promise<string>,
+): Promise<number> {
   const config = loadConfig();
   // Operator output goes to the terminal; only problems are logged.
   const logger = createLogger("warn", {}, (line) => process.stderr.write(line));
@@ -412,7 +670,7 @@ async function withOperatorDatabase(command: (db: Database) => Promise<string>):
     await runMigrations(database.url);
     const handle = connectDatabase(database.url, { max: 2 });
     try {
-      process.stdout.write(await command(handle.db));
+      process.stdout.write(await command(handle.db, config));
     } finally {
       await handle.close();
     }
@@ -427,7 +685,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof UsageError) {
       process.stderr.write(
-        `error: ${error.message}\n\nRun "pnpm seqpulse projects --help" for the options.\n`,
+        `error: ${error.message}\n\nRun "pnpm seqpulse ${group} --help" for the options.\n`,
       );
       process.exit(2);
     }

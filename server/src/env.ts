@@ -52,6 +52,13 @@ const EnvSchema = z.object({
   SEQPULSE_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** Failed authentications a minute per client address; 0 turns the limit off. */
   SEQPULSE_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(10),
+  /**
+   * Console requests a second per signed-in session, or per client address before signing in (a
+   * token bucket); 0 turns the limit off. A live deployment page polls every 2 s: 10 a second is
+   * twenty such tabs at once.
+   */
+  SEQPULSE_CONSOLE_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(10),
+  SEQPULSE_CONSOLE_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
   SEQPULSE_TRUSTED_PROXIES: z.coerce.number().int().min(0).max(10).default(0),
   /** 32 bytes, base64: encrypts HMAC secrets, metrics-source credentials and webhook secrets at rest. */
   SEQPULSE_ENCRYPTION_KEY: encryptionKey.optional().or(z.literal("").transform(() => undefined)),

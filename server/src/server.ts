@@ -147,6 +147,13 @@ function rateLimitsOf(config: Config): RateLimits {
             burst: config.SEQPULSE_AUTH_FAILURES_PER_MINUTE,
           }
         : undefined,
+    console:
+      config.SEQPULSE_CONSOLE_RATE_LIMIT_PER_SECOND > 0
+        ? {
+            perSecond: config.SEQPULSE_CONSOLE_RATE_LIMIT_PER_SECOND,
+            burst: config.SEQPULSE_CONSOLE_RATE_LIMIT_BURST,
+          }
+        : undefined,
   };
 }
 

@@ -183,6 +183,34 @@ describe("real responses match the documented ones", () => {
     );
   });
 
+  it("notification destination changes: update, secret rotation and their refusals", async () => {
+    const project = await api.createProject();
+    const created = await adminCall<{ id: string }>(
+      api,
+      "POST",
+      `/admin/projects/${project.project_id}/destinations`,
+      { body: { name: "ops", kind: "webhook", url: "https://hooks.example.test/x", events: ["verdict"] } },
+    );
+    expect(created.status).toBe(201);
+    const path = "/admin/destinations/{destinationId}";
+    const at = `/admin/destinations/${created.body.id}`;
+    const updated = await adminCall(api, "PATCH", at, { body: { enabled: false, name: "muted" } });
+    expect(updated.status).toBe(200);
+    expectDocumented("PATCH", path, updated);
+    for (const refused of [
+      await adminCall(api, "PATCH", at, { body: { kind: "slack" } }),
+      await adminCall(api, "PATCH", at, { body: "{" }),
+      await adminCall(api, "PATCH", at, { body: { enabled: true }, token: "wrong-token" }),
+      await adminCall(api, "PATCH", "/admin/destinations/00000000-0000-4000-8000-000000000000", {
+        body: { enabled: true },
+      }),
+    ])
+      expectDocumented("PATCH", path, refused);
+    const rotated = await adminCall(api, "POST", `${at}/rotate-secret`);
+    expect(rotated.status).toBe(201);
+    expectDocumented("POST", `${path}/rotate-secret`, rotated);
+  });
+
   it("trigger: created, replayed, joined, refused", async () => {
     const { api: ci } = await newProject(api, { running_conflict: "reject" });
     const created = await ci.trigger({ env: "production", idempotency_key: "run-1", ci: { run_id: 7 } });

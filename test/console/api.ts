@@ -20,26 +20,36 @@ export function ciClient(baseUrl: string, apiKey: string) {
   };
 }
 
-/** A console session without a browser: the sign-in form posted with its CSRF token, as a browser would. */
-export async function consoleSession(baseUrl: string, credential: string) {
+/**
+ * A console session without a browser: the sign-in form posted with its CSRF token, as a browser
+ * would. `headers` go with every request, e.g. X-Forwarded-For to speak for a client behind a proxy.
+ */
+export async function consoleSession(
+  baseUrl: string,
+  credential: string,
+  { headers = {} }: { headers?: Record<string, string> } = {},
+) {
   const cookieOf = (response: Response) =>
     response.headers
       .getSetCookie()
       .map((cookie) => cookie.split(";")[0] as string)
       .filter((cookie) => !cookie.endsWith("="));
   const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-  const signInPage = await fetch(`${baseUrl}/sign-in`, { headers: { accept: "text/html" } });
+  const signInPage = await fetch(`${baseUrl}/sign-in`, { headers: { ...headers, accept: "text/html" } });
   const visitor = cookieOf(signInPage).join("; ");
   const signedIn = await fetch(`${baseUrl}/sign-in`, {
     method: "POST",
     redirect: "manual",
-    headers: { cookie: visitor, "content-type": "application/x-www-form-urlencoded" },
+    headers: { ...headers, cookie: visitor, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ credential, _csrf: csrfIn(await signInPage.text()), return_to: "/" }),
   });
   if (signedIn.status !== 303) throw new Error(`sign-in answered ${signedIn.status}`);
   const cookie = cookieOf(signedIn).find((value) => value.startsWith("seqpulse_session=")) ?? "";
-  const page = (path: string) => fetch(`${baseUrl}${path}`, { headers: { cookie, accept: "text/html" } });
+  const page = (path: string) =>
+    fetch(`${baseUrl}${path}`, { headers: { ...headers, cookie, accept: "text/html" } });
   return {
+    /** The session cookie, `seqpulse_session=…`. */
+    cookie,
     page,
     /** Posts a form of the console with the session's CSRF token, read from the page it is on. */
     async submit(formPage: string, action: string, fields: Record<string, string>) {
@@ -47,7 +57,7 @@ export async function consoleSession(baseUrl: string, credential: string) {
       return fetch(`${baseUrl}${action}`, {
         method: "POST",
         redirect: "manual",
-        headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+        headers: { ...headers, cookie, "content-type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ ...fields, _csrf: csrf }),
       });
     },

@@ -4,7 +4,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Receiver, startReceiver } from "../notifications/receiver.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { type MetricsApp, startMetricsApp, values } from "../support/metrics-app.js";
+import { HEALTHY, jsonBody, type MetricsApp, startMetricsApp, values } from "../support/metrics-app.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 import {
   ADMIN_TOKEN,
@@ -50,8 +50,27 @@ describe("the console, in a real headless Chromium against a real server", () =>
     receiver = await startReceiver();
     metrics.script("/healthy", [values()]);
     // The baseline is healthy; every post sample after it fails 30 % of requests.
-    metrics.script("/failing", [values(), values({ error_rate: 0.3, latency_p95: 420 })]);
-    shop = await createProject(baseUrl, { name: "shop", metrics_endpoint: metrics.url("/healthy") });
+    // …and reports a custom metric (contract v2), which the shop has a rule for.
+    metrics.script("/failing", [
+      jsonBody({ metrics: { ...HEALTHY, queue_depth: 5 } }),
+      jsonBody({ metrics: { ...HEALTHY, error_rate: 0.3, latency_p95: 420, queue_depth: 6 } }),
+    ]);
+    shop = await createProject(baseUrl, {
+      name: "shop",
+      metrics_endpoint: metrics.url("/healthy"),
+      analysis: {
+        custom_metrics: {
+          queue_depth: {
+            direction: "higher_is_worse",
+            limit: 100,
+            critical: false,
+            tolerance: 0.2,
+            regression_min_ratio: 1.5,
+            regression_min_delta: 0,
+          },
+        },
+      },
+    });
     other = await createProject(baseUrl, { name: "ledger", metrics_endpoint: metrics.url("/healthy") });
 
     const shopCi = ciClient(baseUrl, shop.api_key);
@@ -195,24 +214,35 @@ describe("the console, in a real headless Chromium against a real server", () =>
     expect(timeline.at(-1)).toContain("Verdict:");
 
     const limit = shop.analysis.latency_p95.limit * shop.analysis.safety_factor;
-    const chart = await page.evaluate(() => {
-      const plot = (
-        globalThis as unknown as {
-          SeqPulseCharts: Record<
-            string,
-            { series: { label?: string }[]; data: number[][]; ctx: { canvas: { width: number } } }
-          >;
-        }
-      ).SeqPulseCharts.latency_p95;
-      if (!plot) return null;
-      const labels = plot.series.map((series) => series.label ?? "");
-      return { labels, limit: plot.data[labels.indexOf("Limit")], width: plot.ctx.canvas.width };
-    });
+    const plotted = (id: string) =>
+      page.evaluate((key) => {
+        const plot = (
+          globalThis as unknown as {
+            SeqPulseCharts: Record<
+              string,
+              { series: { label?: string }[]; data: number[][]; ctx: { canvas: { width: number } } }
+            >;
+          }
+        ).SeqPulseCharts[key];
+        if (!plot) return null;
+        const labels = plot.series.map((series) => series.label ?? "");
+        return { labels, limit: plot.data[labels.indexOf("Limit")], width: plot.ctx.canvas.width };
+      }, id);
+    const chart = await plotted("latency_p95");
     expect(chart?.labels).toEqual(["Time", "Baseline", "Post", "Limit", "Regression threshold"]);
     expect(new Set(chart?.limit)).toEqual(new Set([limit]));
     expect(chart?.width).toBeGreaterThan(0);
     await expect(page.locator("#chart-latency_p95 figcaption").textContent()).resolves.toContain(
       `limit ${limit} ms`,
+    );
+    // The custom metric has its own chart, with the rule's limit as given.
+    const custom = await plotted("custom-queue_depth");
+    expect(custom?.labels).toEqual(["Time", "Baseline", "Post", "Limit", "Regression threshold"]);
+    expect(new Set(custom?.limit)).toEqual(new Set([100]));
+    expect(custom?.width).toBeGreaterThan(0);
+    await expect(page.locator("#chart-custom-queue_depth canvas").count()).resolves.toBeGreaterThan(0);
+    await expect(page.locator("#chart-custom-queue_depth figcaption").textContent()).resolves.toContain(
+      "limit 100",
     );
     await screenshot(page, "deployment");
     await page.emulateMedia({ colorScheme: "dark" });

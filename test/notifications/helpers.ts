@@ -3,7 +3,9 @@ import type {
   CreateDestinationResponse,
   Delivery,
   DeliveryList,
+  Destination,
   TestDeliveryResponse,
+  UpdateDestinationRequest,
 } from "@seqpulse/types";
 import { ADMIN_TOKEN, waitUntil } from "../worker/helpers.js";
 
@@ -34,6 +36,14 @@ export function createDestination(
     events: ["verdict", "deployment.abandoned", "verdict.decided"],
     ...input,
   });
+}
+
+export function updateDestination(
+  baseUrl: string,
+  destinationId: string,
+  input: UpdateDestinationRequest,
+): Promise<Destination> {
+  return admin(baseUrl, "PATCH", `/admin/destinations/${destinationId}`, input);
 }
 
 export async function deliveries(baseUrl: string, destinationId: string): Promise<Delivery[]> {

@@ -5,7 +5,14 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { type MetricsApp, startMetricsApp, values } from "../support/metrics-app.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 import { apiUrlOf, createProject, runDeployment, serverEnv, waitUntil } from "../worker/helpers.js";
-import { createDestination, deliveries, PUBLIC_URL, sendTest, waitForSettledDeliveries } from "./helpers.js";
+import {
+  createDestination,
+  deliveries,
+  PUBLIC_URL,
+  sendTest,
+  updateDestination,
+  waitForSettledDeliveries,
+} from "./helpers.js";
 import { BlockKitMessage, type Receiver, startReceiver } from "./receiver.js";
 
 describe("notifications delivered by a real server to real local receivers", () => {
@@ -242,6 +249,40 @@ describe("notifications delivered by a real server to real local receivers", () 
     });
     const items = await deliveries(baseUrl, destination.id);
     expect(items.map((item) => item.event)).toEqual(["deployment.abandoned"]);
+  });
+
+  it("sends nothing to a disabled destination when a new verdict comes, and again once it is enabled", async () => {
+    const [mutedPath, livePath] = ["/hooks/muted", "/hooks/live"];
+    receiver.setup(mutedPath, { steps: [{ status: 200 }] });
+    receiver.setup(livePath, { steps: [{ status: 200 }] });
+    const project = await newProject();
+    const muted = await createDestination(baseUrl, project.project_id, {
+      kind: "webhook",
+      url: receiver.url(mutedPath),
+    });
+    const live = await createDestination(baseUrl, project.project_id, {
+      kind: "slack",
+      url: receiver.url(livePath),
+    });
+    expect((await updateDestination(baseUrl, muted.id, { enabled: false })).enabled).toBe(false);
+
+    const first = await runDeployment(baseUrl, project, { server });
+    // The verdict was notified: the enabled destination got it, the disabled one nothing.
+    await receiver.waitFor(livePath, (seen) => seen.some((r) => r.answered === 200));
+    expect((await deliveries(baseUrl, live.id)).map((item) => item.deployment_id)).toEqual([first.detail.id]);
+    expect(receiver.requestsTo(mutedPath)).toEqual([]);
+    expect(await deliveries(baseUrl, muted.id)).toEqual([]);
+
+    await updateDestination(baseUrl, muted.id, { enabled: true });
+    receiver.setSecret(mutedPath, muted.secret as string);
+    const second = await runDeployment(baseUrl, project, { server });
+    const [request] = await receiver.waitFor(mutedPath, (seen) => seen.some((r) => r.answered === 200));
+    expect(request?.signatureProblem).toBeNull();
+    expect(WebhookPayload.parse(JSON.parse(request?.body ?? "")).deployment?.id).toBe(second.detail.id);
+    // Only the later verdict: the one that came while it was disabled is not sent afterwards.
+    const items = await waitForSettledDeliveries(baseUrl, muted.id, 1);
+    expect(items.map((item) => item.deployment_id)).toEqual([second.detail.id]);
+    expect(items.map((item) => item.deployment_id)).not.toContain(first.detail.id);
   });
 
   it("notifies verdict.decided when someone decides in the console, with the decision and its note", async () => {

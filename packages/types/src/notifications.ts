@@ -20,21 +20,53 @@ export const deliveryStates = ["pending", "delivered", "failed"] as const;
 export const DeliveryState = z.enum(deliveryStates);
 export type DeliveryState = z.infer<typeof DeliveryState>;
 
+const DestinationName = z.string().trim().min(1).max(100);
+const DestinationEvents = z
+  .array(NotificationEvent)
+  .min(1, "subscribe to at least one event")
+  .max(notificationEvents.length);
+
 export const CreateDestinationRequest = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: DestinationName,
     kind: DestinationKind,
     url: HttpUrl,
-    events: z
-      .array(NotificationEvent)
-      .min(1, "subscribe to at least one event")
-      .max(notificationEvents.length),
+    events: DestinationEvents,
     /** `verdict` events at or above this verdict only; `ok` sends every verdict. */
     min_verdict: VerdictValue.default("ok"),
     enabled: z.boolean().default(true),
   })
   .strict();
 export type CreateDestinationRequest = z.infer<typeof CreateDestinationRequest>;
+
+/**
+ * The fields of a destination that can change; absent ones stay as they are. `kind` cannot change
+ * (a Slack URL and a signed webhook are different receivers): add a new destination instead.
+ */
+export const UpdateDestinationRequest = z
+  .strictObject(
+    {
+      name: DestinationName.optional(),
+      url: HttpUrl.optional(),
+      /** Replaces the list. */
+      events: DestinationEvents.optional(),
+      min_verdict: VerdictValue.optional(),
+      /** `false`: no new deliveries, and those still owed are dropped (see the README). */
+      enabled: z.boolean().optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === "unrecognized_keys" && issue.keys.includes("kind")
+          ? "kind cannot change: add a destination of the other kind and delete this one"
+          : undefined,
+    },
+  )
+  .refine((body) => Object.keys(body).length > 0, {
+    message: "send at least one field to change: name, url, events, min_verdict or enabled",
+    // Only when the body is otherwise valid: `{ "kind": … }` gets its own message alone.
+    when: (payload) => payload.issues.length === 0,
+  });
+export type UpdateDestinationRequest = z.infer<typeof UpdateDestinationRequest>;
 
 export const Destination = z.object({
   id: z.uuid(),
@@ -55,6 +87,10 @@ export const CreateDestinationResponse = Destination.extend({
   secret: z.string().nullable(),
 });
 export type CreateDestinationResponse = z.infer<typeof CreateDestinationResponse>;
+
+/** A webhook with its new signing secret, shown once; the old one signs nothing from then on. */
+export const RotateDestinationSecretResponse = Destination.extend({ secret: z.string() });
+export type RotateDestinationSecretResponse = z.infer<typeof RotateDestinationSecretResponse>;
 
 export const DestinationList = z.object({ items: z.array(Destination) });
 export type DestinationList = z.infer<typeof DestinationList>;

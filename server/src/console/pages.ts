@@ -14,7 +14,7 @@ import {
 import { html, raw } from "hono/html";
 import type { Project } from "../db/schema/index.js";
 import { decisionTitle, verdictTitle } from "../notifications/payload.js";
-import { type MetricChart, metricCharts } from "./charts.js";
+import { MAX_CUSTOM_CHARTS, type MetricChart, metricCharts } from "./charts.js";
 import { badge, formatDuration, type Html, link, safeHttpUrl, time } from "./layout.js";
 import type { DeploymentFilters, listFilteredDeployments, projectOverview } from "./queries.js";
 import type { Viewer } from "./session.js";
@@ -278,12 +278,18 @@ function chartFigure(chart: MetricChart): Html {
     baseline: chart.baseline[index] ?? null,
     post: chart.post[index] ?? null,
   }));
-  return html`<figure class="chart" id="chart-${chart.metric}">
+  const judged = chart.custom
+    ? chart.direction === null
+      ? html`<span class="muted">custom, not judged: no rule in the project's settings</span>`
+      : html`<span class="muted">custom, ${chart.direction === "higher_is_worse" ? "higher is worse" : "lower is worse"}</span>`
+    : "";
+  return html`<figure class="chart" id="chart-${chart.id}">
     <figcaption><strong>${chart.title}</strong>
+      ${judged}
       ${chart.limit === null ? "" : html`<span class="legend legend-limit">limit ${format(chart.limit)}</span>`}
       ${chart.regression === null ? "" : html`<span class="legend legend-regression">${chart.regressionLabel.toLowerCase()} ${format(chart.regression)}</span>`}
     </figcaption>
-    <div class="chart-canvas" data-chart="${chart.metric}" role="img"
+    <div class="chart-canvas" data-chart="${chart.id}" role="img"
       aria-label="${chart.title}: baseline and post samples${chart.limit === null ? "" : `, limit ${format(chart.limit)}`}${chart.regression === null ? "" : `, ${chart.regressionLabel.toLowerCase()} ${format(chart.regression)}`}"></div>
     <details><summary>${chart.title} as a table</summary>
       <table><thead><tr><th scope="col">Time</th><th scope="col">Baseline</th><th scope="col">Post</th></tr></thead>
@@ -387,7 +393,7 @@ export function deploymentPage({
   viewer: Viewer;
   csrf: string;
 }): Html {
-  const charts = metricCharts(detail, project.analysis);
+  const { charts, unchartedCustom } = metricCharts(detail, project.analysis);
   const failures = detail.collection_failures;
   return html`<nav class="breadcrumbs" aria-label="Breadcrumbs">
       ${viewer.kind === "admin" ? html`<a href="/">Projects</a> / ` : ""}<a href="/projects/${project.id}">${project.name}</a> / <span>#${detail.deployment_number}</span>
@@ -408,6 +414,11 @@ export function deploymentPage({
       <h2 id="charts-heading">Metrics: baseline and after the deploy</h2>
       ${detail.samples.length === 0 ? html`<p>No samples yet.</p>` : ""}
       <div class="charts">${charts.map(chartFigure)}</div>
+      ${
+        unchartedCustom.length === 0
+          ? ""
+          : html`<p class="muted" id="uncharted-custom">${MAX_CUSTOM_CHARTS + unchartedCustom.length} custom metrics were measured; the page charts ${MAX_CUSTOM_CHARTS} (those with a rule first, then by name). Not charted: ${unchartedCustom.join(", ")}. Every value is in <code>GET /deployments/${detail.id}</code>.</p>`
+      }
       ${jsonScript("chart-data", charts)}
     </section>
     <section aria-labelledby="failures-heading">
@@ -440,6 +451,7 @@ export function notificationsPage({
   destinations,
   deliveries,
   created,
+  rotated,
   error,
 }: {
   project: Project;
@@ -448,6 +460,7 @@ export function notificationsPage({
   destinations: Destination[];
   deliveries: Map<string, Delivery[]>;
   created?: { name: string; secret: string | null };
+  rotated?: { name: string; secret: string };
   error?: string;
 }): Html {
   const canManage = viewer.kind === "admin";
@@ -460,6 +473,12 @@ export function notificationsPage({
       created
         ? html`<div class="alert alert-ok" role="status"><p>Destination “${created.name}” added.</p>
           ${created.secret ? html`<p>Its signing secret, shown only now: <code id="new-secret">${created.secret}</code></p>` : ""}</div>`
+        : ""
+    }
+    ${
+      rotated
+        ? html`<div class="alert alert-ok" role="status"><p>New signing secret of “${rotated.name}”, shown only now: <code id="new-secret">${rotated.secret}</code></p>
+          <p>Every delivery from now on is signed with it; the old secret signs nothing more, so update the receiver now.</p></div>`
         : ""
     }
     ${destinations.length === 0 ? html`<p>No destinations yet.</p>` : ""}
@@ -507,6 +526,16 @@ function destinationCard(
       canManage
         ? html`<div class="actions">
         <form method="post" action="/notifications/${destination.id}/test">${csrfField(csrf)}<button type="submit" class="button secondary">Send test</button></form>
+        ${
+          destination.enabled
+            ? html`<form method="post" action="/notifications/${destination.id}/disable">${csrfField(csrf)}<button type="submit" class="button secondary" title="Nothing new is sent; deliveries still owed are dropped">Disable</button></form>`
+            : html`<form method="post" action="/notifications/${destination.id}/enable">${csrfField(csrf)}<button type="submit" class="button secondary">Enable</button></form>`
+        }
+        ${
+          destination.kind === "webhook"
+            ? html`<form method="post" action="/notifications/${destination.id}/rotate-secret">${csrfField(csrf)}<button type="submit" class="button secondary" title="The old secret stops signing at once">Rotate secret</button></form>`
+            : ""
+        }
         <form method="post" action="/notifications/${destination.id}/delete">${csrfField(csrf)}<button type="submit" class="button danger">Delete</button></form>
       </div>`
         : ""

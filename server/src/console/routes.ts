@@ -7,20 +7,23 @@ import {
   NotificationEvent,
 } from "@seqpulse/types";
 import { sql } from "drizzle-orm";
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { deploymentDecisions } from "../db/schema/index.js";
 import { getDeployment } from "../deployments/service.js";
 import { AppError } from "../errors.js";
-import { countAuthFailure, refuseAddressOverFailureLimit } from "../http/auth.js";
+import { clientAddress, countAuthFailure, refuseAddressOverFailureLimit } from "../http/auth.js";
 import type { AppDeps, AppEnv } from "../http/context.js";
+import { takeToken } from "../http/rate-limit.js";
 import {
   createDestination,
   deleteDestination,
   findDestination,
   listDeliveries,
   listDestinations,
+  rotateDestinationSecret,
   sendTest,
+  updateDestination,
 } from "../notifications/destinations.js";
 import { recordEvent } from "../notifications/outbox.js";
 import { secretMatches, sha256Hex } from "../projects/credentials.js";
@@ -183,6 +186,43 @@ export function consoleRoutes(deps: AppDeps) {
   function canSee(viewer: Viewer, projectId: string): boolean {
     return viewer.kind === "admin" || viewer.project.id === projectId;
   }
+
+  /**
+   * Every console page, form and live poll spends a token from the API's PostgreSQL token buckets
+   * (shared by every API process): one bucket per signed-in session, whatever address it comes
+   * from, so people behind one proxy do not share; one per client address before signing in.
+   * Assets are exempt: they are served from memory and cached for good by the browser, so a
+   * database write for each would cost more than the asset.
+   */
+  const consoleLimit = deps.rateLimits?.console;
+  const throttle: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (!consoleLimit) return next();
+    const claims = keys.read(readCookie(c, SESSION_COOKIE));
+    const bucket = claims
+      ? `console-session:${claims.nonce}`
+      : `console-address:${clientAddress(c, deps.trustedProxies)}`;
+    const decision = await takeToken(db, bucket, consoleLimit);
+    if (decision.allowed) return next();
+    c.header("Retry-After", String(decision.retryAfterSeconds));
+    return render(c, 429, {
+      title: "Too many requests",
+      body: errorPage(
+        "Too many requests",
+        `This ${claims ? "session" : "address"} sent more than ${consoleLimit.burst} requests at once or ${consoleLimit.perSecond} a second. Wait ${decision.retryAfterSeconds} s, then reload the page.`,
+      ),
+    });
+  };
+  for (const path of [
+    "/sign-in",
+    "/sign-out",
+    "/projects/*",
+    "/notifications/*",
+    "/deployments/:id/decision",
+  ])
+    app.use(path, throttle);
+  // These paths also answer API clients, which the API's own limits cover.
+  for (const path of ["/", "/deployments/:id"])
+    app.use(path, (c, next) => (wantsPage(c) ? throttle(c, next) : next()));
 
   app.get("/assets/:name", (c) => {
     const asset = assets.byName.get(c.req.param("name"));
@@ -379,7 +419,12 @@ export function consoleRoutes(deps: AppDeps) {
     c: Context,
     session: { viewer: Viewer; nonce: string },
     projectId: string,
-    extra: { status?: number; created?: { name: string; secret: string | null }; error?: string } = {},
+    extra: {
+      status?: number;
+      created?: { name: string; secret: string | null };
+      rotated?: { name: string; secret: string };
+      error?: string;
+    } = {},
   ): Promise<Response> {
     const project =
       Uuid.safeParse(projectId).success && canSee(session.viewer, projectId)
@@ -406,6 +451,7 @@ export function consoleRoutes(deps: AppDeps) {
         destinations,
         deliveries,
         created: extra.created,
+        rotated: extra.rotated,
         error: extra.error,
       }),
     });
@@ -459,7 +505,7 @@ export function consoleRoutes(deps: AppDeps) {
     }
   });
 
-  for (const action of ["test", "delete"] as const) {
+  for (const action of ["test", "delete", "enable", "disable", "rotate-secret"] as const) {
     app.post(`/notifications/:destinationId/${action}`, async (c) => {
       const posted = await formSession(c);
       if (posted instanceof Response) return posted;
@@ -475,8 +521,30 @@ export function consoleRoutes(deps: AppDeps) {
           status: 403,
           error: "Only the admin token can change destinations.",
         });
+      if (action === "rotate-secret") {
+        if (destination.kind !== "webhook")
+          return notificationsView(c, session, destination.projectId, {
+            status: 400,
+            error: "A Slack destination has no signing secret: its URL is the credential.",
+          });
+        // Shown on this page, once: a redirect would lose it.
+        const rotated = await rotateDestinationSecret({ db, destinationId });
+        c.get("logger").info("notification destination secret rotated", { destination_id: destinationId });
+        return notificationsView(c, session, destination.projectId, {
+          rotated: { name: rotated.name, secret: rotated.secret },
+        });
+      }
       if (action === "test") await sendTest({ db, destinationId });
-      else await deleteDestination({ db, destinationId });
+      else if (action === "delete") await deleteDestination({ db, destinationId });
+      else {
+        await updateDestination({
+          db,
+          destinationId,
+          input: { enabled: action === "enable" },
+          allowPrivateEndpoints: deps.allowPrivateEndpoints === true,
+        });
+        c.get("logger").info(`notification destination ${action}d`, { destination_id: destinationId });
+      }
       return c.redirect(`/projects/${destination.projectId}/notifications`, 303);
     });
   }

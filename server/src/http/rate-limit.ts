@@ -13,6 +13,8 @@ export interface RateLimits {
   perKey?: RateLimitPolicy | undefined;
   /** Authentication failures, per client address. */
   authFailures?: RateLimitPolicy | undefined;
+  /** Console pages, per signed-in session (per client address before signing in). */
+  console?: RateLimitPolicy | undefined;
 }
 
 type Decision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
@@ -32,7 +34,7 @@ export async function takeToken(db: Database, key: string, policy: RateLimitPoli
                  b.tokens + extract(epoch from clock_timestamp() - b.updated_at) * ${policy.perSecond}::float8) - 1),
       updated_at = clock_timestamp()
     returning tokens`);
-  return decide(rows[0]?.tokens ?? 0, policy);
+  return decide(rows[0]?.tokens ?? 0, policy, true);
 }
 
 /** Whether a bucket has a token left, without spending it. */
@@ -44,10 +46,15 @@ export async function peekToken(db: Database, key: string, policy: RateLimitPoli
   return rows[0] ? decide(rows[0].tokens, policy) : { allowed: true };
 }
 
-function decide(tokensAfter: number, policy: RateLimitPolicy): Decision {
+/**
+ * `tokensAfter` is the balance once this request's token is spent. A peek spends nothing, so the
+ * next request passes once the balance is back to 0; a refused take already spent its token, so
+ * the next one passes once the balance is back to 1 (the next request's own token).
+ */
+function decide(tokensAfter: number, policy: RateLimitPolicy, spent = false): Decision {
   if (tokensAfter >= 0) return { allowed: true };
-  // The next token is whole once the balance is back to 0 from where it is.
-  return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(-tokensAfter / policy.perSecond)) };
+  const missing = spent ? 1 - tokensAfter : -tokensAfter;
+  return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(missing / policy.perSecond)) };
 }
 
 export function rateLimited(retryAfterSeconds: number, what: string): AppError {

@@ -8,7 +8,7 @@ import {
   notificationDestinations,
 } from "../db/schema/index.js";
 import type { Logger } from "../logger.js";
-import { signingSecret } from "./destinations.js";
+import { DROPPED_DISABLED, dropOwedDeliveries, signingSecret } from "./destinations.js";
 import { webhookBody } from "./payload.js";
 import { type PostOutcome, postJson } from "./send.js";
 import { signatureHeaders } from "./signing.js";
@@ -89,6 +89,32 @@ export async function attemptDelivery(
     .from(notificationDestinations)
     .where(eq(notificationDestinations.id, claimed.destinationId));
   if (!destination) return "not_due";
+  if (!destination.enabled && claimed.event !== "test") {
+    // Disabled after this delivery was owed, while an attempt held it: dropped, not sent.
+    await db.transaction(async (tx) => {
+      await tx
+        .insert(notificationAttempts)
+        .values({
+          deliveryId: claimed.id,
+          attempt: claimed.attempts,
+          attemptedAt: new Date(),
+          statusCode: null,
+          error: DROPPED_DISABLED,
+          durationMs: 0,
+        })
+        .onConflictDoNothing();
+      await tx
+        .update(notificationDeliveries)
+        .set({ state: "failed", leasedUntil: null })
+        .where(eq(notificationDeliveries.id, claimed.id));
+      await dropOwedDeliveries(tx, destination.id);
+    });
+    deps.logger.info("notification dropped: destination disabled", {
+      delivery_id: claimed.id,
+      destination_id: destination.id,
+    });
+    return "failed";
+  }
 
   const attemptedAt = new Date();
   const { body, headers } = requestFor(claimed, destination, options, attemptedAt);

@@ -3,10 +3,12 @@ import type {
   CreateDestinationResponse,
   Delivery,
   Destination,
+  RotateDestinationSecretResponse,
   TestDeliveryResponse,
+  UpdateDestinationRequest,
 } from "@seqpulse/types";
-import { desc, eq, inArray } from "drizzle-orm";
-import type { Database } from "../db/client.js";
+import { and, desc, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
+import type { Database, Transaction } from "../db/client.js";
 import {
   type NotificationDestinationRow,
   notificationAttempts,
@@ -23,7 +25,7 @@ export const MAX_DESTINATIONS_PER_PROJECT = 20;
 
 /**
  * The one place a destination's signing secret is read, so that encrypting it at rest changes
- * only this function and the insert in createDestination.
+ * only this function and the writes in createDestination and rotateDestinationSecret.
  */
 export function signingSecret(destination: NotificationDestinationRow): string {
   if (destination.secret === null) throw new Error(`destination ${destination.id} has no signing secret`);
@@ -73,6 +75,49 @@ export function assertDeliverableUrl(url: string, allowPrivate: boolean): void {
       },
     );
   }
+}
+
+/** The error of a delivery dropped unsent because its destination was disabled. */
+export const DROPPED_DISABLED = "not sent: the destination was disabled";
+
+/**
+ * Drops what a disabled destination still owes: pending deliveries (tests excepted, which are sent
+ * on request) become failed, with a log line saying why. One being sent right now is left to
+ * finish; the worker drops it if it needs a retry.
+ */
+export async function dropOwedDeliveries(
+  tx: Pick<Transaction, "update" | "insert">,
+  destinationId: string,
+  now = new Date(),
+): Promise<number> {
+  const dropped = await tx
+    .update(notificationDeliveries)
+    .set({ state: "failed", attempts: sql`${notificationDeliveries.attempts} + 1`, leasedUntil: null })
+    .where(
+      and(
+        eq(notificationDeliveries.destinationId, destinationId),
+        eq(notificationDeliveries.state, "pending"),
+        ne(notificationDeliveries.event, "test"),
+        or(isNull(notificationDeliveries.leasedUntil), lt(notificationDeliveries.leasedUntil, sql`now()`)),
+      ),
+    )
+    .returning({ id: notificationDeliveries.id, attempts: notificationDeliveries.attempts });
+  if (dropped.length > 0) {
+    await tx
+      .insert(notificationAttempts)
+      .values(
+        dropped.map((delivery) => ({
+          deliveryId: delivery.id,
+          attempt: delivery.attempts,
+          attemptedAt: now,
+          statusCode: null,
+          error: DROPPED_DISABLED,
+          durationMs: 0,
+        })),
+      )
+      .onConflictDoNothing();
+  }
+  return dropped.length;
 }
 
 async function projectOf(db: Database, projectId: string) {
@@ -154,6 +199,50 @@ export async function findDestination(
   return row;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The id of a destination given by id, or by name (regardless of case) within a project. A name
+ * two destinations of the project share is refused: the id tells them apart.
+ */
+export async function findDestinationId({
+  db,
+  nameOrId,
+  projectId,
+}: {
+  db: Database;
+  nameOrId: string;
+  projectId?: string;
+}): Promise<string> {
+  if (UUID.test(nameOrId)) {
+    const row = await findDestination(db, nameOrId);
+    if (!row || (projectId !== undefined && row.projectId !== projectId)) throw destinationNotFound(nameOrId);
+    return row.id;
+  }
+  if (projectId === undefined) {
+    throw new AppError("not_found", `no notification destination with id "${nameOrId}" (ids are UUIDs)`);
+  }
+  const rows = await db
+    .select({ id: notificationDestinations.id })
+    .from(notificationDestinations)
+    .where(
+      and(
+        eq(notificationDestinations.projectId, projectId),
+        sql`lower(${notificationDestinations.name}) = lower(${nameOrId})`,
+      ),
+    );
+  if (rows.length === 0)
+    throw new AppError("not_found", `no notification destination named "${nameOrId}" in this project`);
+  if (rows.length > 1) {
+    throw new AppError(
+      "validation_error",
+      `${rows.length} destinations of the project are named "${nameOrId}"; give the id of one: ${rows.map((row) => row.id).join(", ")}`,
+      { errors: [{ path: "destination", message: "names more than one destination" }] },
+    );
+  }
+  return (rows[0] as { id: string }).id;
+}
+
 function destinationNotFound(destinationId: string): AppError {
   return new AppError("not_found", `no notification destination ${destinationId}`);
 }
@@ -164,6 +253,71 @@ export async function deleteDestination({ db, destinationId }: { db: Database; d
     .where(eq(notificationDestinations.id, destinationId))
     .returning({ id: notificationDestinations.id });
   if (deleted.length === 0) throw destinationNotFound(destinationId);
+}
+
+/**
+ * Changes the fields sent, validated as at creation (the URL passes the same guard). Disabling
+ * drops the deliveries still owed (dropOwedDeliveries); a new URL or secret applies to every
+ * attempt from now on, retries of earlier events included.
+ */
+export async function updateDestination({
+  db,
+  destinationId,
+  input,
+  allowPrivateEndpoints,
+}: {
+  db: Database;
+  destinationId: string;
+  input: UpdateDestinationRequest;
+  allowPrivateEndpoints: boolean;
+}): Promise<Destination> {
+  if (input.url !== undefined) assertDeliverableUrl(input.url, allowPrivateEndpoints);
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(notificationDestinations)
+      .set({
+        ...(input.name === undefined ? {} : { name: input.name }),
+        ...(input.url === undefined ? {} : { url: input.url }),
+        ...(input.events === undefined ? {} : { events: [...new Set(input.events)] }),
+        ...(input.min_verdict === undefined ? {} : { minVerdict: input.min_verdict }),
+        ...(input.enabled === undefined ? {} : { enabled: input.enabled }),
+      })
+      .where(eq(notificationDestinations.id, destinationId))
+      .returning();
+    if (!row) throw destinationNotFound(destinationId);
+    if (!row.enabled) await dropOwedDeliveries(tx, destinationId);
+    return toDestination(row);
+  });
+}
+
+/**
+ * A new signing secret for a generic webhook, answered once. Every attempt from now on is signed
+ * with it (retries of earlier events too); the old one signs nothing more.
+ */
+export async function rotateDestinationSecret({
+  db,
+  destinationId,
+}: {
+  db: Database;
+  destinationId: string;
+}): Promise<RotateDestinationSecretResponse> {
+  const destination = await findDestination(db, destinationId);
+  if (!destination) throw destinationNotFound(destinationId);
+  if (destination.kind !== "webhook") {
+    throw new AppError(
+      "validation_error",
+      "a Slack destination has no signing secret: its URL is the credential; change the url instead",
+      { errors: [{ path: "kind", message: "only generic webhooks have a signing secret" }] },
+    );
+  }
+  const secret = generateWebhookSecret();
+  const [row] = await db
+    .update(notificationDestinations)
+    .set({ secret })
+    .where(eq(notificationDestinations.id, destinationId))
+    .returning();
+  if (!row) throw destinationNotFound(destinationId);
+  return { ...toDestination(row), secret };
 }
 
 export async function sendTest({

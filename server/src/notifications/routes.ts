@@ -3,8 +3,11 @@ import {
   CreateDestinationRequest,
   CreateDestinationResponse,
   DeliveryList,
+  Destination,
   DestinationList,
+  RotateDestinationSecretResponse,
   TestDeliveryResponse,
+  UpdateDestinationRequest,
 } from "@seqpulse/types";
 import { z } from "zod";
 import { AppError } from "../errors.js";
@@ -18,7 +21,9 @@ import {
   deleteDestination,
   listDeliveries,
   listDestinations,
+  rotateDestinationSecret,
   sendTest,
+  updateDestination,
 } from "./destinations.js";
 
 const ProjectParams = z.object({ projectId: z.uuid() });
@@ -65,6 +70,52 @@ const listDestinationsRoute = createRoute({
   responses: {
     200: jsonResponse(DestinationList, "The destinations."),
     ...problemResponses(["unauthorized", "not_found", "service_unavailable"]),
+  },
+});
+
+const updateDestinationRoute = createRoute({
+  method: "patch",
+  path: "/destinations/{destinationId}",
+  tags: ["Admin"],
+  operationId: "updateNotificationDestination",
+  summary: "Change a destination: name, url, events, min_verdict, enabled",
+  description:
+    "Absent fields stay as they are; sent ones are validated as at creation (a new `url` passes the same private-address guard). `kind` cannot change. `enabled: false` stops new deliveries and drops those still owed (marked `failed`, logged as not sent); test messages are still sent on request. A new `url` applies to every attempt from now on, retries included. The answer never holds the secret.",
+  security: ADMIN_SECURITY,
+  request: {
+    params: DestinationParams,
+    body: { required: true, content: { "application/json": { schema: UpdateDestinationRequest } } },
+  },
+  responses: {
+    200: jsonResponse(Destination, "The destination as it is now."),
+    ...problemResponses([
+      "validation_error",
+      "invalid_json",
+      "unauthorized",
+      "not_found",
+      "payload_too_large",
+      "unsupported_media_type",
+      "service_unavailable",
+    ]),
+  },
+});
+
+const rotateSecretRoute = createRoute({
+  method: "post",
+  path: "/destinations/{destinationId}/rotate-secret",
+  tags: ["Admin"],
+  operationId: "rotateNotificationDestinationSecret",
+  summary: "A new signing secret for a generic webhook, answered once",
+  description:
+    "Every attempt from now on is signed with the new secret, retries of earlier events included; the old one signs nothing more, so update the receiver right away. A Slack destination has no secret (400 `validation_error`): change its `url` instead.",
+  security: ADMIN_SECURITY,
+  request: { params: DestinationParams },
+  responses: {
+    201: jsonResponse(
+      RotateDestinationSecretResponse,
+      "The destination with its new secret, shown only now.",
+    ),
+    ...problemResponses(["validation_error", "unauthorized", "not_found", "service_unavailable"]),
   },
 });
 
@@ -144,6 +195,41 @@ export function notificationAdminRoutes(deps: AppDeps) {
   openapiRoute(app, listDestinationsRoute, async (c) => {
     const projectId = param(c.req.param("projectId"), ProjectParams.shape.projectId, "project");
     return c.json({ items: await listDestinations({ db, projectId }) }, 200);
+  });
+
+  openapiRoute(app, updateDestinationRoute, async (c) => {
+    const destinationId = param(
+      c.req.param("destinationId"),
+      DestinationParams.shape.destinationId,
+      "destination",
+    );
+    const input = await readJsonBody(c, UpdateDestinationRequest);
+    const destination = await updateDestination({
+      db,
+      destinationId,
+      input,
+      allowPrivateEndpoints: deps.allowPrivateEndpoints === true,
+    });
+    c.get("logger").info("notification destination updated", {
+      destination_id: destinationId,
+      project_id: destination.project_id,
+      fields: Object.keys(input),
+    });
+    return c.json(destination, 200);
+  });
+
+  openapiRoute(app, rotateSecretRoute, async (c) => {
+    const destinationId = param(
+      c.req.param("destinationId"),
+      DestinationParams.shape.destinationId,
+      "destination",
+    );
+    const rotated = await rotateDestinationSecret({ db, destinationId });
+    c.get("logger").info("notification destination secret rotated", {
+      destination_id: destinationId,
+      project_id: rotated.project_id,
+    });
+    return c.json(rotated, 201);
   });
 
   openapiRoute(app, deleteDestinationRoute, async (c) => {

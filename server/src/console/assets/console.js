@@ -22,7 +22,9 @@
     if (value === null || value === undefined) return "—";
     if (unit === "ratio") return `${(value * 100).toFixed(2)} %`;
     if (unit === "ms") return `${Math.round(value)} ms`;
-    return `${Number(value.toPrecision(4))} req/s`;
+    if (unit === "req/s") return `${Number(value.toPrecision(4))} req/s`;
+    // Custom metrics: their unit is the application's, shown as the number it sent.
+    return `${Number(value.toPrecision(4))}`;
   }
 
   function drawCharts(root) {
@@ -33,7 +35,7 @@
       delete charts[key];
     }
     for (const chart of JSON.parse(data.textContent)) {
-      const target = root.querySelector(`[data-chart="${chart.metric}"]`);
+      const target = root.querySelector(`[data-chart="${chart.id}"]`);
       if (!target) continue;
       const constant = (value) => chart.x.map(() => value);
       const series = [
@@ -99,7 +101,7 @@
         values,
         target,
       );
-      charts[chart.metric] = plot;
+      charts[chart.id] = plot;
     }
   }
 
@@ -110,7 +112,9 @@
 
   // A live page asks the server for its content again every few seconds and swaps in what
   // changed (the regions marked data-live-region, or all of main); a deployment page stops once
-  // the deployment reached a state that no longer changes.
+  // the deployment reached a state that no longer changes. An error answer (429 over the rate
+  // limit, 5xx) slows the polling down: the wait doubles per failure, up to a minute, and is never
+  // shorter than the answer's Retry-After. A redirect means the session ended: polling stops.
   function live() {
     const main = document.getElementById("main");
     if (main?.dataset.live !== "true") return;
@@ -131,13 +135,32 @@
       enhance(main);
       if (status) status.textContent = `Updated ${timeFormat.format(new Date())}`;
     };
+    let failures = 0;
+    const failed = (retryAfterSeconds) => {
+      failures += 1;
+      const backoff = Math.min(60_000, interval * 2 ** failures);
+      return Math.max(backoff, Number.isFinite(retryAfterSeconds) ? retryAfterSeconds * 1000 : 0);
+    };
     const poll = async () => {
+      let wait = interval;
       if (!document.hidden) {
         try {
           const url = new URL(location.href);
           url.searchParams.set("fragment", "1");
           const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
-          if (response.ok && !response.redirected) {
+          if (response.redirected) {
+            main.dataset.live = "false";
+            if (status)
+              status.textContent =
+                "Live updates stopped: the session ended. Reload the page to sign in again.";
+            return;
+          }
+          if (!response.ok) {
+            wait = failed(Number(response.headers.get("Retry-After") ?? Number.NaN));
+            if (status && response.status === 429)
+              status.textContent = "Live updates paused: too many requests";
+          } else {
+            failures = 0;
             const version = response.headers.get("X-SeqPulse-Version") ?? "";
             const stillLive = response.headers.get("X-SeqPulse-Live") === "true";
             if (version !== main.dataset.version || !stillLive) {
@@ -150,10 +173,11 @@
             }
           }
         } catch {
-          // Offline for a moment: try again at the next tick.
+          // Offline for a moment: try again, later each time.
+          wait = failed(Number.NaN);
         }
       }
-      setTimeout(poll, interval);
+      setTimeout(poll, wait);
     };
     setTimeout(poll, interval);
   }
