@@ -1,9 +1,12 @@
 /**
  * Monte Carlo of the verdict engine over generated services (server/src/verdict/simulation.ts):
  * per profile, fault, baseline and counts, the share of ok / warning / rollback_recommended and
- * the mean confidence of right and wrong verdicts, then the issue's targets. Prints figures; it
- * asserts nothing (the seeded test in server/src/verdict asserts the targets on a smaller run).
- *   pnpm bench:verdict [--trials 1000] [--seed 1] [--profile busy]
+ * the mean confidence of right and wrong verdicts, then the issue's targets, then beside every
+ * detection target what an oracle that knows the generative model attains at the same false-alarm
+ * rate (server/bench/oracle.ts), and for the low-traffic profile what volume would have made each
+ * target attainable. Prints figures; it asserts nothing (the seeded test in server/src/verdict
+ * asserts the targets on a smaller run).
+ *   pnpm bench:verdict [--trials 1000] [--seed 1] [--profile busy] [--oracle-trials 4000]
  */
 import { parseArgs } from "node:util";
 import { analyze, shouldFailFast } from "../src/verdict/engine.js";
@@ -15,6 +18,13 @@ import {
   type Scenario,
   type Tally,
 } from "../src/verdict/simulation.js";
+import {
+  type Attainable,
+  attainable,
+  ENGINE_MIN_REQUESTS_FOR_PERCENTILE,
+  type OracleKind,
+  volumesNeeded,
+} from "./oracle.js";
 
 const { values } = parseArgs({
   // pnpm may pass a "--" separator through.
@@ -23,10 +33,12 @@ const { values } = parseArgs({
     trials: { type: "string", default: "1000" },
     seed: { type: "string", default: "1" },
     profile: { type: "string" },
+    "oracle-trials": { type: "string", default: "4000" },
   },
 });
 const trials = Number(values.trials);
 const seed = Number(values.seed);
+const oracleTrials = Number(values["oracle-trials"]);
 const COLUMN = [12, 16, 9, 7, 6, 7, 11, 11, 11];
 const scenarios = allScenarios().filter((scenario) => !values.profile || scenario.profile === values.profile);
 
@@ -58,7 +70,14 @@ interface Target {
   share: (tally: Tally) => number;
   compare: "at_most" | "at_least";
   bound: number;
+  /**
+   * For a detection target, the false-alarm share the matching healthy target allows: rollbacks
+   * ≤ 0.5 % for a rollback target, warnings ≤ 3 % (history baseline) for a detection target.
+   */
+  budget?: number;
 }
+const ROLLBACK_BUDGET = 0.005;
+const WARNING_BUDGET = 0.03;
 const rollbackShare = (t: Tally) => t.rollback / t.trials;
 const warningShare = (t: Tally) => t.warning / t.trials;
 const detectedShare = (t: Tally) => (t.warning + t.rollback) / t.trials;
@@ -89,6 +108,7 @@ const targets: Target[] = [
     share: detectedShare,
     compare: "at_least",
     bound: 0.95,
+    budget: WARNING_BUDGET,
   },
   {
     label: "latency ×1.6, history baseline: detected",
@@ -96,6 +116,7 @@ const targets: Target[] = [
     share: detectedShare,
     compare: "at_least",
     bound: 0.95,
+    budget: WARNING_BUDGET,
   },
   {
     label: "errors ×5: rollback",
@@ -103,6 +124,7 @@ const targets: Target[] = [
     share: rollbackShare,
     compare: "at_least",
     bound: 0.99,
+    budget: ROLLBACK_BUDGET,
   },
   {
     label: "traffic −60 %: rollback",
@@ -110,8 +132,58 @@ const targets: Target[] = [
     share: rollbackShare,
     compare: "at_least",
     bound: 0.99,
+    budget: ROLLBACK_BUDGET,
   },
 ];
+const ORACLE_LABEL: Record<OracleKind, string> = {
+  bound: "NP bound",
+  umpu: "UMPU test",
+  reference: "LR reference",
+};
+
+/** The oracle's figures for every row a detection target applies to (latency: two references). */
+interface OracleFigure {
+  label: string;
+  result: Attainable;
+}
+const oracleStarted = performance.now();
+const oracle = new Map<Scenario, OracleFigure[]>();
+for (const target of targets) {
+  if (target.budget === undefined) continue;
+  for (const { scenario } of results.filter((result) => target.applies(result.scenario))) {
+    const options = { trials: oracleTrials, seed };
+    const figures: OracleFigure[] = [];
+    if (scenario.fault.startsWith("latency")) {
+      const engineData = attainable(scenario, target.budget, {
+        ...options,
+        minRequestsForPercentile: ENGINE_MIN_REQUESTS_FOR_PERCENTILE,
+      });
+      const everyP95 = attainable(scenario, target.budget, options);
+      if (engineData) figures.push({ label: "p95 on ≥ 20 requests", result: engineData });
+      if (everyP95) figures.push({ label: "every p95 reported", result: everyP95 });
+    } else {
+      const result = attainable(scenario, target.budget, options);
+      if (result) figures.push({ label: "", result });
+    }
+    oracle.set(scenario, figures);
+  }
+}
+const oracleSeconds = (performance.now() - oracleStarted) / 1000;
+
+/** A failing row's oracle note: infeasible when a bound (or the best unbiased test) is below the target. */
+function oracleNote(target: Target, scenario: Scenario): string {
+  const figures = oracle.get(scenario) ?? [];
+  if (figures.length === 0) return "";
+  const notes = figures.map(({ label, result }) => {
+    const figure = `${ORACLE_LABEL[result.kind]}${label ? ` on ${label}` : ""} ${percent(result.detection)} %`;
+    if (result.detection >= target.bound) return `attainable: ${figure}`;
+    return result.kind === "reference"
+      ? `reference short too: ${figure}`
+      : `infeasible at this volume: ${figure}`;
+  });
+  return ` (${notes.join("; ")})`;
+}
+
 console.log("targets (every row they apply to):");
 for (const target of targets) {
   const rows = results.filter((result) => target.applies(result.scenario));
@@ -125,7 +197,9 @@ for (const target of targets) {
     `  ${verdict}  ${target.label} ${bound} (${rows.length - failing.length} of ${rows.length} rows)`,
   );
   for (const { scenario, tally } of failing) {
-    console.log(`        ${describe(scenario)}: ${percent(target.share(tally))} %`);
+    console.log(
+      `        ${describe(scenario)}: ${percent(target.share(tally))} %${oracleNote(target, scenario)}`,
+    );
   }
 }
 const right = results.reduce((sum, { tally }) => sum + tally.rightConfidence, 0);
@@ -136,6 +210,78 @@ console.log(
   `mean confidence: right verdicts ${(right / Math.max(1, rightCount)).toFixed(3)} (${rightCount}), ` +
     `wrong verdicts ${(wrong / Math.max(1, wrongCount)).toFixed(3)} (${wrongCount})`,
 );
+
+console.log(
+  `\nattainable by an oracle at the same false-alarm rate (${oracleTrials} trials per row, ${oracleSeconds.toFixed(1)} s):`,
+);
+console.log(
+  "  NP bound: Neyman-Pearson with the baseline rate and every tick's exposure known — no test can do better;",
+);
+console.log(
+  "  UMPU test: exact conditional binomial on the engine's counts and exposures, baseline level unknown — best unbiased test;",
+);
+console.log(
+  "  LR reference: Gaussian likelihood ratio of log p95 with the model's mean and spread per request count — strong, not a bound.",
+);
+console.log(
+  "  budget: false rollbacks ≤ 0.5 % (rollback targets) or false warnings ≤ 3 % (detection targets) on the matching healthy row",
+);
+const ATTAINABLE_COLUMNS = [50, 12, 9, 7, 8, 11, 26, 0];
+const attainableRow = (cells: string[]) =>
+  cells
+    .map((cell, i) =>
+      i === 4 || i === 5
+        ? cell.padStart(ATTAINABLE_COLUMNS[i] as number)
+        : cell.padEnd(ATTAINABLE_COLUMNS[i] as number),
+    )
+    .join(" ")
+    .trimEnd();
+console.log(
+  attainableRow(["target", "profile", "baseline", "counts", "engine", "attainable", "verdict", "oracle"]),
+);
+for (const target of targets) {
+  if (target.budget === undefined) continue;
+  for (const { scenario, tally } of results.filter((result) => target.applies(result.scenario))) {
+    const engineShare = target.share(tally);
+    for (const figure of oracle.get(scenario) ?? []) {
+      const detection = figure.result.detection;
+      const verdict =
+        engineShare >= target.bound
+          ? "met"
+          : detection < target.bound
+            ? figure.result.kind === "reference"
+              ? "reference short too"
+              : "infeasible at this volume"
+            : "attainable: engine short";
+      const oracleLabel = `${ORACLE_LABEL[figure.result.kind]}${figure.label ? `, ${figure.label}` : ""}`;
+      console.log(
+        attainableRow([
+          `${target.label} ≥ ${percent(target.bound)} %`,
+          scenario.profile,
+          scenario.baseline,
+          scenario.counts ? "yes" : "no",
+          `${percent(engineShare)} %`,
+          `${percent(detection)} %`,
+          verdict,
+          oracleLabel,
+        ]),
+      );
+    }
+  }
+}
+
+if (scenarios.some((scenario) => scenario.profile === "low_traffic")) {
+  const needed = volumesNeeded("low_traffic", {
+    trials: Math.min(oracleTrials, 2000),
+    seed,
+    rollbackBudget: ROLLBACK_BUDGET,
+    warningBudget: WARNING_BUDGET,
+  });
+  console.log(
+    "\nwhat would have been needed at low traffic (0.35 rps) to make each target attainable at the same false-alarm rate:",
+  );
+  for (const row of needed) console.log(`  ${row.target} [${ORACLE_LABEL[row.kind]}]: ${row.needed}`);
+}
 
 function row(scenario: Scenario, tally: Tally): string {
   const wrongCount = tally.trials - tally.right;

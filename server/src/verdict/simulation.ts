@@ -195,7 +195,7 @@ export function runScenario(scenario: Scenario, trials: number, seed: number, en
   return tally;
 }
 
-const TICK_SECONDS = 15;
+export const TICK_SECONDS = 15;
 const TRIGGER = Date.UTC(2026, 11, 1, 12, 0, 0);
 const HISTORY_BUCKETS = 30;
 const DEPLOY_SECONDS = 120;
@@ -208,10 +208,34 @@ const REQUEST_SPREAD = 0.6;
 const ERROR_BURSTINESS = 0.3;
 const TRANSIENT_FAILURE_SHARE = 0.03;
 
-interface Tick {
+/** One 15-second tick of a generated service, with what the oracle bound may know (server/bench/oracle.ts). */
+export interface Tick {
+  start: number;
   requests: number;
   errors: number;
   latencyFactor: number;
+  /**
+   * Expected errors of the tick without the fault (requests × error rate × the tick's burst factor):
+   * given it, the errors are Poisson with this mean times the fault's factor.
+   */
+  errorExposure: number;
+}
+
+/** A generated deployment: the engine's input and the ticks it was observed from. */
+export interface GeneratedTrial {
+  input: EngineInput;
+  ticks: Tick[];
+  /** End of the deploy: the post window is [finish, postEnd). */
+  finish: number;
+  postEnd: number;
+  interval: number;
+  window: number;
+}
+
+/** Fixed sample interval and window (seconds) instead of the generator's draws (for volume what-ifs). */
+export interface TrialOverrides {
+  interval?: number;
+  window?: number;
 }
 
 /** One deployment of the scenario's service, through the collector's fail-fast loop to its verdict. */
@@ -234,10 +258,19 @@ export function runTrial(scenario: Scenario, random: () => number, engine: Verdi
 }
 
 export function generate(scenario: Scenario, random: () => number): EngineInput {
+  return generateTrial(scenario, random).input;
+}
+
+/** As `generate`, with the ticks behind the observations (the random draws are the same). */
+export function generateTrial(
+  scenario: Scenario,
+  random: () => number,
+  overrides: TrialOverrides = {},
+): GeneratedTrial {
   const profile: ServiceProfile = PROFILES[scenario.profile];
   const gauss = () => normal(random);
-  const interval = pick(INTERVALS, random);
-  const window = pick(WINDOWS, random);
+  const interval = overrides.interval ?? pick(INTERVALS, random);
+  const window = overrides.window ?? pick(WINDOWS, random);
   const drift = (random() * 2 - 1) * 0.15;
   const finish = TRIGGER + DEPLOY_SECONDS * 1000;
   const postEnd = finish + window * 1000;
@@ -278,15 +311,15 @@ export function generate(scenario: Scenario, random: () => number): EngineInput 
     const level = Math.max(0, 1 + (drift * (middle - TRIGGER)) / 3_600_000);
     const rate = profile.rps * level * change.traffic * Math.exp(profile.trafficNoise * gauss());
     const requests = poisson(rate * TICK_SECONDS, random);
-    const errorProbability = Math.min(
-      1,
-      profile.errorRate * change.errors * Math.exp(ERROR_BURSTINESS * gauss()),
-    );
+    const burst = Math.exp(ERROR_BURSTINESS * gauss());
+    const errorProbability = Math.min(1, profile.errorRate * change.errors * burst);
     const errors = Math.min(requests, poisson(requests * errorProbability, random));
     ticks.push({
+      start,
       requests,
       errors,
       latencyFactor: change.latency * Math.exp(profile.latencyNoise * gauss()),
+      errorExposure: requests * profile.errorRate * burst,
     });
   }
   const tickAt = (time: number) => Math.floor((time - firstTick) / (TICK_SECONDS * 1000));
@@ -334,7 +367,7 @@ export function generate(scenario: Scenario, random: () => number): EngineInput 
     if (random() < TRANSIENT_FAILURE_SHARE) failures.push({ phase: "post", sequence, kind: "transient" });
     else post.push({ ...observation, sequence });
   }
-  return {
+  const input: EngineInput = {
     baseline,
     post,
     lastKnownGood: [],
@@ -343,13 +376,18 @@ export function generate(scenario: Scenario, random: () => number): EngineInput 
     sampleIntervalSeconds: interval,
     settings: DEFAULT_ANALYSIS_SETTINGS,
   };
+  return { input, ticks, finish, postEnd, interval, window };
 }
 
 /**
  * The p95 an SDK would report over these ticks: from each request's latency when there are few
  * (0 with none, as endpoints report), else the population p95 with its sampling noise.
  */
-function percentile95(span: readonly Tick[], p95: number, random: () => number): number {
+export function percentile95(
+  span: readonly Pick<Tick, "requests" | "latencyFactor">[],
+  p95: number,
+  random: () => number,
+): number {
   const requests = sum(span, (tick) => tick.requests);
   if (requests === 0) return 0;
   const factor = sum(span, (tick) => tick.latencyFactor * tick.requests) / requests;
