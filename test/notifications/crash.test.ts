@@ -114,6 +114,12 @@ describe("notifications across a kill -9 of the server", () => {
       );
       return counted;
     });
-    for (const { id, attempts: count } of attempts) expect(count).toBe(requestsPerDelivery.get(id));
+    // Each request the receiver saw is an attempt in the log; the kill may also land between a
+    // delivery's claim (its attempt counted) and its request, so one attempt more, never two.
+    for (const { id, attempts: count } of attempts) {
+      const received = requestsPerDelivery.get(id) ?? 0;
+      expect(count).toBeGreaterThanOrEqual(received);
+      expect(count).toBeLessThanOrEqual(received + 1);
+    }
   });
 });

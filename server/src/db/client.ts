@@ -51,6 +51,11 @@ export function connectDatabase(
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on("error", () => {});
+  // Nor a checked-out one: pg-pool removes its idle listener while a client is lent out, so a FATAL
+  // that arrives between queries (e.g. the idle-in-transaction timeout firing when a frozen
+  // database resumes) was an unhandled 'error' event. The awaiting query or the next one still
+  // fails, and the pool discards the broken client on release.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = drizzle(pool, { schema });
   return {
     db,
