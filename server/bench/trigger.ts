@@ -4,8 +4,10 @@
  * The server runs in this process (one event loop, a pool of --concurrency connections); the load
  * comes from a worker thread with as many keep-alive connections. When `pgbench` is installed it
  * also runs the SQL of one create, captured from the server, as the floor to compare with.
+ * Every phase is measured after a warm-up of --warmup creates (their own envs), as pgbench's figure
+ * is a steady state too: compiled code, every connection open, every statement prepared.
  * Prints figures; it asserts nothing.
- *   pnpm bench [--deployments 2000] [--replays 10000] [--concurrency 32] [--pgbench-seconds 10]
+ *   pnpm bench [--deployments 2000] [--replays 10000] [--concurrency 32] [--warmup 2000] [--pgbench-seconds 10]
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -33,12 +35,14 @@ const { values } = parseArgs({
     deployments: { type: "string", default: "2000" },
     replays: { type: "string", default: "10000" },
     concurrency: { type: "string", default: "32" },
+    warmup: { type: "string", default: "2000" },
     "pgbench-seconds": { type: "string", default: "10" },
   },
 });
 const total = Number(values.deployments);
 const replays = Number(values.replays);
 const concurrency = Number(values.concurrency);
+const warmup = Number(values.warmup);
 const pgbenchSeconds = Number(values["pgbench-seconds"]);
 const logger = createLogger("warn");
 
@@ -192,6 +196,13 @@ const sample = await phase([
 captureStatements(false);
 const sampleId = (JSON.parse(sample.results[0]?.body ?? "{}") as { deployment_id?: string }).deployment_id;
 
+await phase(
+  Array.from({ length: warmup }, (_, index) => ({
+    path: "/deployments/trigger",
+    body: { env: `warmup-${index}` },
+    headers: { "idempotency-key": `bench-warmup-${index}` },
+  })),
+);
 const memoryBefore = process.memoryUsage().rss;
 const creates = await phase(
   Array.from({ length: total }, (_, index) => ({
@@ -217,7 +228,9 @@ const finishes = await phase(
   })),
 );
 
-console.log(`one process, ${concurrency} connections and ${concurrency} clients; ${process.version}`);
+console.log(
+  `one process, ${concurrency} connections and ${concurrency} clients; ${process.version}; after ${warmup} warm-up creates`,
+);
 const createRate = report("create", creates, 201);
 report("replay", replayed, 200);
 report("finish", finishes, 202);
