@@ -55,7 +55,7 @@ const handle = connectDatabase(url, { max: concurrency });
 const silent = createLogger("silent");
 const app = createApp({
   db: handle.db,
-  queue: new JobQueue({ executor: handle.executor, logger: silent }),
+  queue: new JobQueue({ executor: handle.executor, pool: handle.pool, logger: silent }),
   logger: silent,
   runningTimeoutSeconds: 3600,
   // The endpoint below is on loopback, as on a developer's machine.

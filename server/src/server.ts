@@ -55,6 +55,7 @@ export async function startSeqPulse(config: Config, logger: Logger): Promise<Run
     await assertSecretsReadable(handle.db);
     const queue = new JobQueue({
       executor: handle.executor,
+      pool: handle.pool,
       logger,
       retentionDays: config.SEQPULSE_RETENTION_DAYS,
     });

@@ -35,7 +35,7 @@ async function startApi(url: string, timeouts: DatabaseTimeouts): Promise<Faulty
   const database = connectDatabase(url, { max: 4, timeouts });
   const app = createApp({
     db: database.db,
-    queue: new JobQueue({ executor: database.executor, logger }),
+    queue: new JobQueue({ executor: database.executor, pool: database.pool, logger }),
     logger,
     adminToken: TEST_ADMIN_TOKEN,
     runningTimeoutSeconds: 3600,

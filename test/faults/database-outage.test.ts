@@ -109,9 +109,11 @@ describe.each(["stopped", "frozen"] as const)(
 
       const finishedAfter = deployments[2] as string;
       await finish(apiUrl, project.api_key, finishedAfter);
-      // Usually within seconds of recovery; at worst the analysis deadline (3 minutes after the window) writes it.
+      // Within seconds of recovery. Well under a job's expiry plus pg-boss's maintenance interval
+      // (150 s): what a fetch lost to the freeze used to cost, its jobs left active with nobody
+      // running them, before fetches ran in their own transaction.
       for (const id of deployments) {
-        const detail = await waitForAnalyzed(apiUrl, project.api_key, id, { server, timeoutMs: 240_000 });
+        const detail = await waitForAnalyzed(apiUrl, project.api_key, id, { server, timeoutMs: 90_000 });
         expect(detail.verdict).not.toBeNull();
       }
       expect(server.child.exitCode).toBeNull();

@@ -26,7 +26,7 @@ export async function startTestApi(overrides: Partial<AppDeps> = {}): Promise<Te
   const app = createApp({
     db: database.db,
     // Jobs are queued (in the API's transactions) but no worker consumes them here.
-    queue: new JobQueue({ executor: database.executor, logger }),
+    queue: new JobQueue({ executor: database.executor, pool: database.pool, logger }),
     logger,
     adminToken: TEST_ADMIN_TOKEN,
     runningTimeoutSeconds: 3600,

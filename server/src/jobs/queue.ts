@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { SamplePhase } from "@seqpulse/types";
+import type pg from "pg";
 import PgBoss from "pg-boss";
 import { isDatabaseUnavailable, type SqlExecutor } from "../db/client.js";
 import {
@@ -65,6 +66,7 @@ export interface WorkOptions {
 export class JobQueue {
   readonly #boss: PgBoss;
   readonly #executor: SqlExecutor;
+  readonly #pool: pg.Pool;
   readonly #logger: Logger;
   readonly #consumers: Array<Promise<void>> = [];
   #stopping = false;
@@ -72,16 +74,20 @@ export class JobQueue {
 
   constructor({
     executor,
+    pool,
     logger,
     retentionDays = 90,
   }: {
     executor: SqlExecutor;
+    /** Where a consumer takes the connection of each fetch's own transaction. */
+    pool: pg.Pool;
     logger: Logger;
     /** pg-boss deletes archived jobs after this many days, like SeqPulse's own retention. */
     retentionDays?: number;
   }) {
     this.#logger = logger;
     this.#executor = executor;
+    this.#pool = pool;
     this.#boss = new PgBoss({
       db: executor,
       schema: QUEUE_SCHEMA,
@@ -234,8 +240,7 @@ export class JobQueue {
           await Promise.race(inFlight);
           continue;
         }
-        // pg-boss's fetch returns no jobs when the database fails.
-        const jobs = (await this.#boss.fetch<Data>(name, { batchSize: free })) ?? [];
+        const jobs = await this.#fetch<Data>(name, free);
         for (const job of jobs) {
           const running = run(job).finally(() => inFlight.delete(running));
           inFlight.add(running);
@@ -245,6 +250,42 @@ export class JobQueue {
       await Promise.allSettled(inFlight);
     };
     this.#consumers.push(consume());
+  }
+
+  /**
+   * Fetches in a transaction that only this process commits, once it holds the answer. pg-boss
+   * marks jobs active in the statement that returns them: in autocommit, a fetch whose answer was
+   * lost (a frozen database resuming after the client gave up on it) left its jobs active with
+   * nobody running them until they expired, minutes later. Here a lost answer is never committed:
+   * the connection is discarded, PostgreSQL rolls the fetch back, and the next poll gets the jobs.
+   * No jobs when the database fails.
+   */
+  async #fetch<Data>(name: QueueName, batchSize: number): Promise<Array<QueuedJob<Data>>> {
+    const client = await this.#pool.connect().catch(() => undefined);
+    if (!client) return [];
+    let failure: Error | undefined;
+    try {
+      await client.query("begin");
+      const jobs = await this.#boss.fetch<Data>(name, {
+        batchSize,
+        db: {
+          // pg-boss swallows a failed fetch and returns no jobs: keep its error to discard the connection.
+          executeSql: (text, values) =>
+            client.query(text, values).catch((error: Error) => {
+              failure = error;
+              throw error;
+            }),
+        },
+      });
+      if (failure) return [];
+      await client.query("commit");
+      return jobs ?? [];
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      return [];
+    } finally {
+      client.release(failure);
+    }
   }
 
   /** Sleeps until the poll interval passes, a running job ends, or the queue stops. */
