@@ -1,7 +1,8 @@
 /**
  * Monte Carlo of the verdict engine over generated services (server/src/verdict/simulation.ts):
  * per profile, fault, baseline and counts, the share of ok / warning / rollback_recommended and
- * the mean confidence of right and wrong verdicts, then the issue's targets, then beside every
+ * the mean confidence of right and wrong verdicts, the share of ok verdicts that said their window
+ * was too small to catch errors ×5 or a 60 % drop ("ok limited"), then the issue's targets, then beside every
  * detection target what an oracle that knows the generative model attains at the same false-alarm
  * rate (server/bench/oracle.ts), and for the low-traffic profile what volume would have made each
  * target attainable. Prints figures; it asserts nothing (the seeded test in server/src/verdict
@@ -39,7 +40,7 @@ const { values } = parseArgs({
 const trials = Number(values.trials);
 const seed = Number(values.seed);
 const oracleTrials = Number(values["oracle-trials"]);
-const COLUMN = [12, 16, 9, 7, 6, 7, 11, 11, 11];
+const COLUMN = [12, 16, 9, 7, 6, 7, 11, 11, 11, 12];
 const scenarios = allScenarios().filter((scenario) => !values.profile || scenario.profile === values.profile);
 
 const started = performance.now();
@@ -50,7 +51,18 @@ console.log(
     "rollback for errors ×5 and traffic −60 %, not ok for the other faults",
 );
 console.log(
-  ["profile", "fault", "baseline", "counts", "ok %", "warn %", "rollback %", "conf right", "conf wrong"]
+  [
+    "profile",
+    "fault",
+    "baseline",
+    "counts",
+    "ok %",
+    "warn %",
+    "rollback %",
+    "conf right",
+    "conf wrong",
+    "ok limited %",
+  ]
     .map((cell, i) => (i < 4 ? cell.padEnd(COLUMN[i] as number) : cell.padStart(COLUMN[i] as number)))
     .join(" "),
 );
@@ -202,6 +214,18 @@ for (const target of targets) {
     );
   }
 }
+// A missed errors ×5 or traffic −60 % is a wrong ok; it is a silent one when the verdict did not
+// say its window was too small to catch it.
+const mustRollBack = results.filter(
+  ({ scenario }) => faultIn("errors_x5", "traffic_-60%")(scenario) && served(scenario),
+);
+const missed = mustRollBack.reduce((sum, { tally }) => sum + tally.ok, 0);
+const silent = mustRollBack.reduce((sum, { tally }) => sum + tally.ok - tally.okLimited, 0);
+const mustTrials = mustRollBack.reduce((sum, { tally }) => sum + tally.trials, 0);
+console.log(
+  `errors ×5 and traffic −60 % rows: ${percent(missed / Math.max(1, mustTrials))} % ok, ` +
+    `${percent(silent / Math.max(1, mustTrials))} % ok without saying the window was too small to catch them`,
+);
 const right = results.reduce((sum, { tally }) => sum + tally.rightConfidence, 0);
 const rightCount = results.reduce((sum, { tally }) => sum + tally.right, 0);
 const wrong = results.reduce((sum, { tally }) => sum + tally.wrongConfidence, 0);
@@ -295,6 +319,7 @@ function row(scenario: Scenario, tally: Tally): string {
     percent(tally.rollback / tally.trials),
     tally.right > 0 ? (tally.rightConfidence / tally.right).toFixed(3) : "—",
     wrongCount > 0 ? (tally.wrongConfidence / wrongCount).toFixed(3) : "—",
+    percent(tally.okLimited / tally.trials),
   ];
   return cells
     .map((cell, i) => (i < 4 ? cell.padEnd(COLUMN[i] as number) : cell.padStart(COLUMN[i] as number)))

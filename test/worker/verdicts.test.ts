@@ -107,16 +107,30 @@ describe("worker pipeline: trigger to verdict", () => {
       expect(verdict?.reasons).toEqual([]);
       expect(verdict?.confidence).toBeGreaterThan(0);
       // Every attempt gave a valid observation (score 1); engine 2 also says what the evidence lacks:
-      // one baseline point, and a v1 payload without counters, so counts come from the rates.
-      expect(verdict?.data_quality).toEqual({
+      // one baseline point, and a v1 payload without counters, so counts come from the rates; and
+      // that 360 requests against one baseline point could not have caught errors ×5.
+      expect(verdict?.data_quality).toMatchObject({
         score: 1,
         issues: [
           "a single baseline observation: regressions of latency, cpu and memory can only warn",
           "request and error counts estimated from requests_per_sec × interval for 4 of 4 observations",
+          expect.stringMatching(
+            /^error_rate: 360 post requests are too few to catch errors ×5 the baseline's \(0\.50 %\)/,
+          ),
+        ],
+        detection_limits: [
+          {
+            metric: "error_rate",
+            baseline: 0.001,
+            guarded: 0.005,
+            post_requests: 360,
+            needed_post_requests: null,
+          },
         ],
       });
       expect(verdict?.summary).toBe(
-        "OK: 3 post samples within limits and consistent with the baseline (1 baseline observation).",
+        "OK: 3 post samples within limits and consistent with the baseline (1 baseline observation). " +
+          "Too little traffic to have caught errors ×5: see data quality.",
       );
       expect(Date.parse(verdict?.created_at ?? "")).toBeGreaterThanOrEqual(slotTime(detail, 3));
       expect(finishToVerdictMs).toBeLessThan(10_000);

@@ -332,9 +332,30 @@ export const DiagnosisHint = z.object({
 });
 export type DiagnosisHint = z.infer<typeof DiagnosisHint>;
 
+/**
+ * How small a change of a count-judged metric this window could have recommended for rollback, when
+ * that is short of what a gate must always catch (errors ×5 the baseline's rate, traffic −60 %).
+ */
+export const DetectionLimit = z.object({
+  metric: z.enum(["error_rate", "requests_per_sec"]),
+  /** The baseline's error rate, or its traffic (requests per second). */
+  baseline: z.number(),
+  /** The value the window was checked against: the error rate ×5 the baseline's, or the baseline's traffic −60 %. */
+  guarded: z.number(),
+  /** The error rate at or above (traffic at or below) which a rollback would have been recommended; null when none. */
+  rollback_at: z.number().nullable(),
+  /** Requests the post window judged. */
+  post_requests: z.number(),
+  /** Post requests (a longer window) that would have caught the guarded value; null when no number would (a single baseline point limits it). */
+  needed_post_requests: z.number().int().nullable(),
+});
+export type DetectionLimit = z.infer<typeof DetectionLimit>;
+
 export const DataQuality = z.object({
   score: ratio,
   issues: z.array(z.string()),
+  /** Engine 2.1 and later: metrics this window was too small to guard (see DetectionLimit). */
+  detection_limits: z.array(DetectionLimit).optional(),
 });
 export type DataQuality = z.infer<typeof DataQuality>;
 

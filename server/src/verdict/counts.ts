@@ -19,7 +19,23 @@ import {
   marginOf,
   rollbackAlpha,
 } from "./findings.js";
-import { binomialUpperTail, finite, poissonRateRatioTest, pseudoMedian, theilSen } from "./stats.js";
+import {
+  binomialUpperTail,
+  finite,
+  poissonRateRatioTest,
+  pseudoMedian,
+  smallestScale,
+  theilSen,
+} from "./stats.js";
+
+/** An inconclusive count names the samples that would decide it, up to this many times as many. */
+const MAX_INCONCLUSIVE_SCALE = 20;
+
+/** Post samples of a window `scale` times as long that `decides` (at the same rates); null past the cap. */
+function samplesToDecide(observations: number, decides: (scale: number) => boolean): number | null {
+  const scale = smallestScale(decides, MAX_INCONCLUSIVE_SCALE);
+  return scale === null ? null : Math.ceil(observations * scale);
+}
 
 /** Dispersion can only be estimated from this many baseline observations with counts. */
 export const MIN_DISPERSION_OBSERVATIONS = 3;
@@ -295,6 +311,15 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
     (window) => window.large && window.pValue < INCONCLUSIVE_FACTOR * alpha,
   );
   if (leaning) {
+    const needed = samplesToDecide(
+      leaning === whole ? post.observations : end.observations,
+      (scale) =>
+        poissonRateRatioTest(
+          { events: Math.round((leaning.events * scale) / phi), exposure: leaning.requests * scale },
+          { events: Math.round(base.events / phi), exposure: base.requests },
+          "greater",
+        ) < lookAlpha(alpha),
+    );
     return {
       clearances: [],
       findings: [
@@ -313,11 +338,14 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
             test: "poisson_rate_ratio",
             statistic: leaning.events,
             p_value: leaning.pValue,
-            needed: { baseline_observations: null, post_observations: null },
+            needed: { baseline_observations: null, post_observations: needed },
             message:
               `error_rate looks higher than the baseline (${formatValue("error_rate", baseRate)} → ${formatValue("error_rate", leaning.rate)}, ` +
               `${countText(leaning.excess)} more errors than predicted) but ${countText(leaning.events)} errors in ${countText(leaning.requests)} requests ` +
-              `are not significant (exact Poisson rate test ${formatP(leaning.pValue)}, needs p < ${lookAlpha(alpha)}); more requests would decide`,
+              `are not significant (exact Poisson rate test ${formatP(leaning.pValue)}, needs p < ${lookAlpha(alpha)}); ` +
+              (needed === null
+                ? "no longer window would decide against so small a baseline; a larger one (history) would"
+                : `about ${needed} post samples at this traffic would decide`),
           }),
         },
       ],
@@ -475,6 +503,15 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
   // Leaning towards a large drop (twice max_drop) that lasts to the end, but not significantly.
   const largeDrop = 1 - postRate / reference.rate >= Math.min(1, INCONCLUSIVE_EFFECT * rule.max_drop);
   if (largeDrop && endReached && pValue < INCONCLUSIVE_FACTOR * alpha) {
+    const needed = samplesToDecide(
+      post.observations,
+      (scale) =>
+        trafficDropTest(reference, {
+          ...post,
+          requests: post.requests * scale,
+          seconds: post.seconds * scale,
+        }) < lookAlpha(alpha),
+    );
     return {
       notes: [],
       clearances: [],
@@ -494,10 +531,13 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
             test: "poisson_rate_ratio",
             statistic: Math.round(post.requests),
             p_value: pValue,
-            needed: { baseline_observations: null, post_observations: null },
+            needed: { baseline_observations: null, post_observations: needed },
             message:
               `requests_per_sec looks lower than the baseline (${formatValue("requests_per_sec", reference.rate)} → ${formatValue("requests_per_sec", postRate)}) ` +
-              `but not beyond the baseline's own variation (exact Poisson rate test ${formatP(pValue)}, needs p < ${lookAlpha(alpha)}); a longer window would decide`,
+              `but not beyond the baseline's own variation (exact Poisson rate test ${formatP(pValue)}, needs p < ${lookAlpha(alpha)}); ` +
+              (needed === null
+                ? "no longer window would decide against so small a baseline; a larger one (history) would"
+                : `about ${needed} post samples would decide`),
           }),
         },
       ],

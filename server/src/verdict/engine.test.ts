@@ -245,6 +245,38 @@ describe("errors on counts", () => {
   });
 });
 
+describe("an inconclusive count says what would decide it", () => {
+  const noLimit = settingsWith({ fail_fast_enabled: false, error_rate: { limit: 0.5 } });
+  // 600 requests a minute; a baseline whose errors come in bursts (6 every other minute, 0.5 %).
+  const bursty = history({ count: 30, counts: (i) => ({ requests: 600, errors: i % 2 === 0 ? 6 : 0 }) });
+  const postOf = (count: number) => posts({ count, counts: () => ({ requests: 600, errors: 7 }) });
+
+  it("names the post samples at this traffic that decide, and that many do", () => {
+    const result = run({ baseline: bursty, post: postOf(5), settings: noLimit });
+    expect(result.reasons.map((r) => [r.metric, r.rule])).toEqual([["error_rate", "inconclusive"]]);
+    const needed = result.reasons[0]?.needed?.post_observations as number;
+    expect(needed).toBeGreaterThan(5);
+    expect(result.reasons[0]?.message).toContain(`about ${needed} post samples at this traffic would decide`);
+    const longer = run({ baseline: bursty, post: postOf(needed), settings: noLimit });
+    expect(longer.reasons.map((r) => [r.metric, r.rule])).toEqual([["error_rate", "regression"]]);
+  });
+
+  it("against one baseline point no longer window decides, and it says a larger baseline would", () => {
+    const single = history({ count: 1, counts: () => ({ requests: 600, errors: 6 }) });
+    const result = run({
+      baseline: single,
+      post: posts({ count: 5, counts: () => ({ requests: 600, errors: 14 }) }),
+      settings: noLimit,
+    });
+    expect(result.reasons[0]).toMatchObject({
+      metric: "error_rate",
+      rule: "inconclusive",
+      needed: { baseline_observations: null, post_observations: null },
+    });
+    expect(result.reasons[0]?.message).toContain("no longer window would decide against so small a baseline");
+  });
+});
+
 describe("distributions against several baseline observations", () => {
   const slower = (factor: number) => (i: number) => ({ latency_p95: 100 * factor * jitter(i + 3, 0.05) });
   const cases: VerdictCase[] = [
@@ -333,6 +365,100 @@ describe("a single baseline observation", () => {
     expect(run({ baseline: history({ count: 1 }), post }).confidence).toBeLessThan(
       run({ baseline: history({ count: 30 }), post }).confidence,
     );
+  });
+});
+
+describe("what a window of this volume could catch", () => {
+  // 0.35 req/s: 21 requests a minute, an error in every tenth minute of the baseline (≈ 0.5 %).
+  const lowBaseline = history({ count: 30, counts: (i) => ({ requests: 21, errors: i % 10 === 0 ? 1 : 0 }) });
+  const lowPost = (errors: (i: number) => number, requests = 21) =>
+    posts({ count: 5, counts: (i) => ({ requests, errors: errors(i) }) });
+  const spread = (total: number) => (i: number) =>
+    Math.floor((total * (i + 1)) / 5) - Math.floor((total * i) / 5);
+  const errorLimitOf = (result: AnalysisResult) =>
+    result.data_quality.detection_limits?.find((limit) => limit.metric === "error_rate");
+
+  it("a busy window that could catch errors ×5 and a 60 % drop reports no limit", () => {
+    const result = run({
+      baseline: history({ count: 30, counts: perMinute(100, 0.003) }),
+      post: posts({ count: 10, counts: perMinute(100, 0.003) }),
+    });
+    expect(result.verdict).toBe("ok");
+    expect(result.data_quality.detection_limits).toBeUndefined();
+    expect(result.summary).not.toContain("Too little traffic");
+  });
+
+  it("a low-traffic ok says which error rate would have rolled back, and the engine agrees at that rate", () => {
+    const result = run({ baseline: lowBaseline, post: lowPost(() => 0) });
+    expect(result.verdict).toBe("ok");
+    expect(result.summary).toContain("Too little traffic to have caught errors ×5");
+    const limit = errorLimitOf(result);
+    expect(limit).toMatchObject({ post_requests: 105, baseline: 3 / 630 });
+    expect(limit?.guarded).toBeCloseTo((5 * 3) / 630, 10);
+    const rollbackAt = limit?.rollback_at as number;
+    expect(rollbackAt).toBeGreaterThan(limit?.guarded as number);
+    expect(
+      result.data_quality.issues.some((issue) =>
+        issue.startsWith("error_rate: 105 post requests are too few"),
+      ),
+    ).toBe(true);
+    // Whole errors above the reported rate, and well below it, spread over the same 105 requests
+    // (whole errors land unevenly, so fail-fast may catch a little less than the even rate).
+    const above = Math.ceil(rollbackAt * 105 * 1.05);
+    const below = Math.floor(rollbackAt * 105 * 0.6);
+    expect(run({ baseline: lowBaseline, post: lowPost(spread(above)) }).verdict).toBe("rollback_recommended");
+    expect(run({ baseline: lowBaseline, post: lowPost(spread(below)) }).verdict).not.toBe(
+      "rollback_recommended",
+    );
+  });
+
+  it("the longer window it names catches errors ×5, and one a third as long does not", () => {
+    const limit = errorLimitOf(run({ baseline: lowBaseline, post: lowPost(() => 0) }));
+    const needed = limit?.needed_post_requests as number;
+    expect(needed).toBeGreaterThan(105);
+    const atGuard = (requests: number) => {
+      const perSlot = Math.ceil(requests / 5);
+      const errors = Math.ceil((limit?.guarded as number) * perSlot * 5 * 1.05);
+      return run({ baseline: lowBaseline, post: lowPost(spread(errors), perSlot) }).verdict;
+    };
+    expect(atGuard(needed * 1.05)).toBe("rollback_recommended");
+    expect(atGuard(needed / 3)).not.toBe("rollback_recommended");
+  });
+
+  it("against a single low-traffic baseline point, not even traffic stopping could roll back, and it says so", () => {
+    const single = history({ count: 1, seconds: 5, counts: () => ({ requests: 2, errors: 0 }) });
+    const result = run({ baseline: single, post: lowPost(() => 0) });
+    const traffic = result.data_quality.detection_limits?.find(
+      (limit) => limit.metric === "requests_per_sec",
+    );
+    expect(traffic).toMatchObject({ rollback_at: null, needed_post_requests: null });
+    expect(result.data_quality.issues.join("\n")).toContain(
+      "no drop, not even to zero, would have recommended a rollback",
+    );
+    expect(run({ baseline: single, post: lowPost(() => 0, 0) }).verdict).not.toBe("rollback_recommended");
+  });
+
+  it("halves the confidence of an ok that could not have caught them", () => {
+    const limited = run({ baseline: lowBaseline, post: lowPost(() => 0) });
+    const ungated = run({
+      baseline: lowBaseline,
+      post: lowPost(() => 0),
+      settings: settingsWith({ error_rate: { critical: false }, requests_per_sec: { critical: false } }),
+    });
+    expect(ungated.data_quality.detection_limits).toBeUndefined();
+    expect(limited.confidence).toBeCloseTo(ungated.confidence / 2, 2);
+  });
+
+  it("a rule that cannot recommend rollback, or a verdict that already does, reports no limit", () => {
+    const notGated = run({
+      baseline: lowBaseline,
+      post: lowPost(() => 0),
+      settings: settingsWith({ error_rate: { critical: false } }),
+    });
+    expect(errorLimitOf(notGated)).toBeUndefined();
+    const rolledBack = run({ baseline: lowBaseline, post: lowPost(() => 10) });
+    expect(rolledBack.verdict).toBe("rollback_recommended");
+    expect(rolledBack.data_quality.detection_limits).toBeUndefined();
   });
 });
 

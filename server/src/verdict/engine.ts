@@ -6,6 +6,7 @@ import type {
   AnalysisResult,
   AnalysisSettings,
   DataQuality,
+  DetectionLimit,
   ReasonRule,
   VerdictReason,
   VerdictValue,
@@ -42,12 +43,13 @@ import {
   pluralize,
 } from "./findings.js";
 import { diagnose } from "./hints.js";
+import { detectionLimits, GUARDED_ERROR_RATIO, GUARDED_TRAFFIC_DROP } from "./sensitivity.js";
 import { binomialUpperTail, normalCdf } from "./stats.js";
 
 export type { EngineInput, Observation, PostObservation, SlotFailure } from "./evidence.js";
 
 /** Stored with every verdict; bump on any change that can change a verdict. */
-export const ENGINE_VERSION = "2.0.0";
+export const ENGINE_VERSION = "2.1.0";
 
 /**
  * One bad sample on its own (a scrape glitch, a GC pause) never recommends a rollback: fail-fast
@@ -117,18 +119,28 @@ export function analyze(input: EngineInput): AnalysisResult {
     : reasons.length > 0
       ? "warning"
       : "ok";
-  const dataQuality = assessDataQuality(evidence, required, cutShort, traffic.notes);
+  // A rollback acts whatever else the window missed; short of one, say what it could not have caught.
+  const limits = verdict === "rollback_recommended" ? [] : detectionLimits(evidence, rollsBackOn);
+  const dataQuality = assessDataQuality(evidence, required, cutShort, traffic.notes, limits);
 
   return {
     verdict,
     confidence: confidenceOf(verdict, findings, clearances, evidence, dataQuality),
-    summary: summarize(verdict, reasons, evidence, input, settings.dry_run),
+    summary: summarize(verdict, reasons, evidence, input, settings.dry_run, limits),
     reasons,
     data_quality: dataQuality,
     hints: verdict === "ok" ? [] : diagnose(findings),
     engine_version: ENGINE_VERSION,
     dry_run: settings.dry_run,
   };
+}
+
+/** Whether fail-fast or the metric's own count rule recommends a rollback on it. */
+function rollsBackOn(evidence: Evidence, metric: "error_rate" | "requests_per_sec"): boolean {
+  const own = metric === "error_rate" ? judgeErrors(evidence) : judgeTraffic(evidence, false);
+  return [...failFastFindings(evidence), ...own.findings].some(
+    (finding) => finding.reason.metric === metric && finding.reason.severity === "critical",
+  );
 }
 
 /**
@@ -430,6 +442,7 @@ function assessDataQuality(
   requiredPost: number,
   cutShort: boolean,
   notes: string[],
+  limits: readonly DetectionLimit[],
 ): DataQuality {
   const { baseline, post, failures, plannedPostSamples } = evidence;
   const issues: string[] = [];
@@ -478,7 +491,41 @@ function assessDataQuality(
   } else if (post.length < requiredPost) {
     issues.push(`only ${post.length} valid post samples, ${requiredPost} required`);
   }
-  return { score: roundTo(3, (baselineYield + 2 * postYield) / 3), issues };
+  issues.push(...limits.map(describeLimit));
+  return {
+    score: roundTo(3, (baselineYield + 2 * postYield) / 3),
+    issues,
+    ...(limits.length > 0 ? { detection_limits: [...limits] } : {}),
+  };
+}
+
+function describeLimit(limit: DetectionLimit): string {
+  const needed =
+    limit.needed_post_requests === null
+      ? "no longer window would against so small a baseline; only a larger one (history) could"
+      : `about ${limit.needed_post_requests} post requests (a window ×${ratioOf(limit.needed_post_requests, limit.post_requests)} as long) would`;
+  const requests = `${Math.round(limit.post_requests)} post requests`;
+  if (limit.metric === "error_rate") {
+    const guarded =
+      limit.baseline > 0
+        ? `errors ×${GUARDED_ERROR_RATIO} the baseline's (${formatValue("error_rate", limit.guarded)})`
+        : `an error rate of ${formatValue("error_rate", limit.guarded)} over a baseline without errors`;
+    const at =
+      limit.rollback_at === null
+        ? "not even every request failing would have"
+        : `only an error rate of ${formatValue("error_rate", limit.rollback_at)} or more would have`;
+    return `error_rate: ${requests} are too few to catch ${guarded}: ${at} recommended a rollback; ${needed}`;
+  }
+  const at =
+    limit.rollback_at === null
+      ? "no drop, not even to zero, would have"
+      : `only traffic of ${formatValue("requests_per_sec", limit.rollback_at)} or less would have`;
+  return `requests_per_sec: ${requests} are too few to catch a ${formatPercent(GUARDED_TRAFFIC_DROP)} drop (from ${formatValue("requests_per_sec", limit.baseline)} to ${formatValue("requests_per_sec", limit.guarded)}): ${at} recommended a rollback; ${needed}`;
+}
+
+function ratioOf(value: number, reference: number): string {
+  const ratio = value / reference;
+  return ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1);
 }
 
 /**
@@ -489,8 +536,11 @@ function assessDataQuality(
  * - post factor: n / (n + 1) for n valid post samples;
  * - evidence: for a non-ok verdict, the strongest finding of its severity, (1 − p) × Φ(margin past
  *   its threshold in standard errors), 0.5 for inconclusive or missing data; for ok, Φ of the
- *   smallest margin by which any check stayed clear of its threshold.
+ *   smallest margin by which any check stayed clear of its threshold, halved when the window was too
+ *   small to catch errors ×5 or a 60 % traffic drop (data_quality.detection_limits).
  */
+const LIMITED_DETECTION_FACTOR = 0.5;
+
 function confidenceOf(
   verdict: VerdictValue,
   findings: readonly Finding[],
@@ -515,6 +565,8 @@ function confidenceOf(
   if (verdict === "ok") {
     const weakest = Math.min(...clearances.map((clearance) => clearance.margin));
     support = clearances.length === 0 ? 0.5 : normalCdf(weakest);
+    // An ok from a window too small to catch what a gate must is worth half as much.
+    if ((quality.detection_limits?.length ?? 0) > 0) support *= LIMITED_DETECTION_FACTOR;
   } else {
     const severity = verdict === "rollback_recommended" ? "critical" : "warning";
     support = Math.max(...findings.filter((f) => f.reason.severity === severity).map((f) => f.evidence));
@@ -528,6 +580,7 @@ function summarize(
   evidence: Evidence,
   input: EngineInput,
   dryRun: boolean,
+  limits: readonly DetectionLimit[],
 ): string {
   const prefix = dryRun ? "Dry run — " : "";
   const [main, ...others] = reasons;
@@ -535,9 +588,16 @@ function summarize(
     const failed = input.failures.length;
     const failureNote = failed > 0 ? `, ${pluralize(failed, "collection failure")}` : "";
     const source = evidence.baselineSource === "last_known_good" ? " of the last ok deployment" : "";
+    const missed = limits.map((limit) =>
+      limit.metric === "error_rate"
+        ? `errors ×${GUARDED_ERROR_RATIO}`
+        : `a ${formatPercent(GUARDED_TRAFFIC_DROP)} traffic drop`,
+    );
+    const caveat =
+      missed.length > 0 ? ` Too little traffic to have caught ${missed.join(" or ")}: see data quality.` : "";
     return (
       `${prefix}OK: ${pluralize(evidence.post.length, "post sample")} within limits and consistent with the baseline ` +
-      `(${pluralize(evidence.baseline.length, "baseline observation")}${source}${failureNote}).`
+      `(${pluralize(evidence.baseline.length, "baseline observation")}${source}${failureNote}).${caveat}`
     );
   }
   const label = verdict === "rollback_recommended" ? "Rollback recommended" : "Warning";

@@ -4,7 +4,7 @@
  * p95 from the requests behind it, CPU and memory noise, scattered transient collection failures.
  * Deterministic for a seed.
  */
-import { DEFAULT_ANALYSIS_SETTINGS, type VerdictValue } from "@seqpulse/types";
+import { type AnalysisResult, DEFAULT_ANALYSIS_SETTINGS, type VerdictValue } from "@seqpulse/types";
 import type { EngineInput, Observation, PostObservation, SlotFailure } from "./evidence.js";
 
 export interface ServiceProfile {
@@ -153,7 +153,7 @@ export function allScenarios(): Scenario[] {
 }
 
 export interface VerdictEngine {
-  analyze(input: EngineInput): { verdict: VerdictValue; confidence: number };
+  analyze(input: EngineInput): Pick<AnalysisResult, "verdict" | "confidence" | "data_quality">;
   shouldFailFast(input: EngineInput): boolean;
 }
 
@@ -162,6 +162,8 @@ export interface Tally {
   ok: number;
   warning: number;
   rollback: number;
+  /** ok verdicts that said the window was too small to catch errors ×5 or a 60 % drop. */
+  okLimited: number;
   right: number;
   rightConfidence: number;
   wrongConfidence: number;
@@ -176,12 +178,14 @@ export function runScenario(scenario: Scenario, trials: number, seed: number, en
     ok: 0,
     warning: 0,
     rollback: 0,
+    okLimited: 0,
     right: 0,
     rightConfidence: 0,
     wrongConfidence: 0,
   };
   for (let trial = 0; trial < trials; trial++) {
-    const { verdict, confidence } = runTrial(scenario, random, engine);
+    const { verdict, confidence, data_quality } = runTrial(scenario, random, engine);
+    if (verdict === "ok" && (data_quality.detection_limits?.length ?? 0) > 0) tally.okLimited++;
     if (verdict === "ok") tally.ok++;
     else if (verdict === "warning") tally.warning++;
     else tally.rollback++;

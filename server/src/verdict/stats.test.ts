@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   binomialLowerTail,
   binomialUpperTail,
+  bisect,
   finite,
   hodgesLehmann,
   kendallTau,
@@ -14,6 +15,7 @@ import {
   pseudoMedian,
   regularizedIncompleteBeta,
   robustSpread,
+  smallestScale,
   theilSen,
 } from "./stats.js";
 
@@ -261,5 +263,20 @@ describe("helpers", () => {
     expect(finite(-Infinity)).toBe(-Number.MAX_VALUE);
     expect(finite(Number.NaN)).toBe(0);
     expect(finite(3)).toBe(3);
+  });
+});
+
+describe("bisect and smallestScale", () => {
+  it("finds the edge of a monotone predicate from either side", () => {
+    expect(bisect(0, 1, (x) => x >= 0.3)).toBeCloseTo(0.3, 3);
+    expect(bisect(1, 0, (x) => x <= 0.7)).toBeCloseTo(0.7, 3);
+    // The answer always satisfies the predicate.
+    expect(bisect(0, 1, (x) => x >= 0.3)).toBeGreaterThanOrEqual(0.3);
+  });
+
+  it("gives the smallest growth factor, 1 when none is needed, null past the cap", () => {
+    expect(smallestScale((scale) => scale >= 7.5, 20)).toBeCloseTo(7.5, 2);
+    expect(smallestScale(() => true, 20)).toBe(1);
+    expect(smallestScale((scale) => scale >= 21, 20)).toBeNull();
   });
 });

@@ -495,3 +495,28 @@ function clampProbability(p: number): number {
   if (Number.isNaN(p)) return 1;
   return Math.min(1, Math.max(0, p));
 }
+
+/**
+ * The edge of a monotone predicate between `from` (false) and `to` (true), to `steps` halvings:
+ * the value nearest `from` for which it holds.
+ */
+export function bisect(from: number, to: number, holds: (value: number) => boolean, steps = 12): number {
+  let miss = from;
+  let hit = to;
+  for (let step = 0; step < steps; step++) {
+    const middle = (miss + hit) / 2;
+    if (holds(middle)) hit = middle;
+    else miss = middle;
+  }
+  return hit;
+}
+
+/**
+ * The smallest factor (at least 1, at most `max`) by which a window must grow for `holds` to be
+ * true, searched on a log scale; null when even `max` is not enough.
+ */
+export function smallestScale(holds: (scale: number) => boolean, max: number): number | null {
+  if (!holds(max)) return null;
+  if (holds(1)) return 1;
+  return Math.exp(bisect(0, Math.log(max), (log) => holds(Math.exp(log))));
+}
