@@ -115,7 +115,7 @@ describe("worker pipeline: trigger to verdict", () => {
           "a single baseline observation: regressions of latency, cpu and memory can only warn",
           "request and error counts estimated from requests_per_sec × interval for 4 of 4 observations",
           expect.stringMatching(
-            /^error_rate: 360 post requests are too few to catch errors ×5 the baseline's \(0\.50 %\)/,
+            /^error_rate: 360 post requests could not have caught errors ×5 the baseline's \(0\.50 %\)/,
           ),
         ],
         detection_limits: [
@@ -130,7 +130,7 @@ describe("worker pipeline: trigger to verdict", () => {
       });
       expect(verdict?.summary).toBe(
         "OK: 3 post samples within limits and consistent with the baseline (1 baseline observation). " +
-          "Too little traffic to have caught errors ×5: see data quality.",
+          "This window could not have caught errors ×5: see data quality.",
       );
       expect(Date.parse(verdict?.created_at ?? "")).toBeGreaterThanOrEqual(slotTime(detail, 3));
       expect(finishToVerdictMs).toBeLessThan(10_000);

@@ -258,7 +258,7 @@ export class JobQueue {
    * lost (a frozen database resuming after the client gave up on it) left its jobs active with
    * nobody running them until they expired, minutes later. Here a lost answer is never committed:
    * the connection is discarded, PostgreSQL rolls the fetch back, and the next poll gets the jobs.
-   * No jobs when the database fails.
+   * No jobs when the fetch fails; the jobs it returned when only the COMMIT's answer is lost.
    */
   async #fetch<Data>(name: QueueName, batchSize: number): Promise<Array<QueuedJob<Data>>> {
     const client = await this.#pool.connect().catch(() => undefined);
@@ -278,7 +278,12 @@ export class JobQueue {
         },
       });
       if (failure) return [];
-      await client.query("commit");
+      await client.query("commit").catch((error: Error) => {
+        // The COMMIT may have reached PostgreSQL (a freeze between its answers): run the jobs
+        // anyway. If it rolled back, they are fetched again and run twice, which their handlers
+        // allow; if it committed, they are not left claimed by nobody.
+        failure = error;
+      });
       return jobs ?? [];
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));

@@ -574,7 +574,7 @@ export function errorLimit(settings: AnalysisSettings): number {
 }
 
 /** A count with thousands separators (1,843,221). */
-function countText(value: number): string {
+export function countText(value: number): string {
   return String(Math.round(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 

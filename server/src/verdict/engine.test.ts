@@ -385,13 +385,13 @@ describe("what a window of this volume could catch", () => {
     });
     expect(result.verdict).toBe("ok");
     expect(result.data_quality.detection_limits).toBeUndefined();
-    expect(result.summary).not.toContain("Too little traffic");
+    expect(result.summary).not.toContain("could not have caught");
   });
 
   it("a low-traffic ok says which error rate would have rolled back, and the engine agrees at that rate", () => {
     const result = run({ baseline: lowBaseline, post: lowPost(() => 0) });
     expect(result.verdict).toBe("ok");
-    expect(result.summary).toContain("Too little traffic to have caught errors ×5");
+    expect(result.summary).toContain("This window could not have caught errors ×5");
     const limit = errorLimitOf(result);
     expect(limit).toMatchObject({ post_requests: 105, baseline: 3 / 630 });
     expect(limit?.guarded).toBeCloseTo((5 * 3) / 630, 10);
@@ -399,7 +399,7 @@ describe("what a window of this volume could catch", () => {
     expect(rollbackAt).toBeGreaterThan(limit?.guarded as number);
     expect(
       result.data_quality.issues.some((issue) =>
-        issue.startsWith("error_rate: 105 post requests are too few"),
+        issue.startsWith("error_rate: 105 post requests could not have caught"),
       ),
     ).toBe(true);
     // Whole errors above the reported rate, and well below it, spread over the same 105 requests
@@ -436,6 +436,53 @@ describe("what a window of this volume could catch", () => {
       "no drop, not even to zero, would have recommended a rollback",
     );
     expect(run({ baseline: single, post: lowPost(() => 0, 0) }).verdict).not.toBe("rollback_recommended");
+  });
+
+  it("reports no limit where the rules themselves stand aside or already said enough", () => {
+    const trafficLimit = (result: AnalysisResult) =>
+      result.data_quality.detection_limits?.find((limit) => limit.metric === "requests_per_sec");
+    // A deploy that ended an error incident is not judged on traffic at all: no limit to report.
+    const incident = run({
+      baseline: history({ count: 1, counts: () => ({ requests: 6_000, errors: 660 }) }),
+      post: posts({ count: 10, counts: () => ({ requests: 6_000, errors: 6 }) }),
+    });
+    expect(incident.data_quality.issues.join("\n")).toContain("traffic drop not judged");
+    expect(trafficLimit(incident)).toBeUndefined();
+    // A 60 % drop is exactly max_drop 0.3 × fail_fast_factor 2: rounding must not make it a limit.
+    const edge = run({
+      baseline: history({ count: 1, counts: () => ({ requests: 6_000, errors: 12 }) }),
+      post: posts({ count: 10, counts: () => ({ requests: 6_000, errors: 12 }) }),
+      settings: settingsWith({ requests_per_sec: { max_drop: 0.3 } }),
+    });
+    expect(trafficLimit(edge)).toBeUndefined();
+    // Too few post samples is already the reason not to trust the window.
+    const short = run({ baseline: lowBaseline, post: lowPost(() => 0).slice(0, 2), plannedPostSamples: 5 });
+    expect(short.reasons.map((r) => r.rule)).toContain("insufficient_data");
+    expect(short.data_quality.detection_limits).toBeUndefined();
+    // Over a baseline at 20 % errors or more, ×5 is not a rate there can be.
+    const awful = run({
+      baseline: history({ count: 30, counts: () => ({ requests: 21, errors: 5 }) }),
+      post: lowPost(() => 5),
+      settings: settingsWith({ error_rate: { limit: 0.9 } }),
+    });
+    expect(errorLimitOf(awful)).toBeUndefined();
+  });
+
+  it("names a window that keeps catching errors ×5 above it, and stays within the contract at huge counts", () => {
+    const limit = errorLimitOf(run({ baseline: lowBaseline, post: lowPost(() => 0) }));
+    const needed = limit?.needed_post_requests as number;
+    for (const factor of [1.02, 1.1, 1.3, 2]) {
+      const perSlot = Math.ceil((needed * factor) / 5);
+      const errors = Math.ceil((limit?.guarded as number) * perSlot * 5 * 1.01);
+      const verdict = run({ baseline: lowBaseline, post: lowPost(spread(errors), perSlot) }).verdict;
+      expect(verdict, `×${factor}`).toBe("rollback_recommended");
+    }
+    // run() parses every result with the public schema: integers stay safe integers.
+    const huge = run({
+      baseline: history({ count: 30, counts: () => ({ requests: 1e15, errors: 1e12 }) }),
+      post: posts({ count: 10, counts: () => ({ requests: 1e15, errors: 1e12 }) }),
+    });
+    expect(huge.verdict).toBe("ok");
   });
 
   it("halves the confidence of an ok that could not have caught them", () => {

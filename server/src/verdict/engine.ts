@@ -14,6 +14,7 @@ import type {
 import { median } from "@seqpulse/types";
 import {
   baselineIncident,
+  countText,
   errorLimit,
   judgeErrors,
   judgeTraffic,
@@ -119,8 +120,11 @@ export function analyze(input: EngineInput): AnalysisResult {
     : reasons.length > 0
       ? "warning"
       : "ok";
-  // A rollback acts whatever else the window missed; short of one, say what it could not have caught.
-  const limits = verdict === "rollback_recommended" ? [] : detectionLimits(evidence, rollsBackOn);
+  // A rollback acts whatever else the window missed, and too few samples already say why they may not be trusted.
+  const limits =
+    verdict === "rollback_recommended" || tooFewPost
+      ? []
+      : detectionLimits(evidence, rollsBackOn, { trafficJudged: !errors.resolvedIncident });
   const dataQuality = assessDataQuality(evidence, required, cutShort, traffic.notes, limits);
 
   return {
@@ -137,7 +141,8 @@ export function analyze(input: EngineInput): AnalysisResult {
 
 /** Whether fail-fast or the metric's own count rule recommends a rollback on it. */
 function rollsBackOn(evidence: Evidence, metric: "error_rate" | "requests_per_sec"): boolean {
-  const own = metric === "error_rate" ? judgeErrors(evidence) : judgeTraffic(evidence, false);
+  const errors = judgeErrors(evidence);
+  const own = metric === "error_rate" ? errors : judgeTraffic(evidence, errors.resolvedIncident);
   return [...failFastFindings(evidence), ...own.findings].some(
     (finding) => finding.reason.metric === metric && finding.reason.severity === "critical",
   );
@@ -502,9 +507,9 @@ function assessDataQuality(
 function describeLimit(limit: DetectionLimit): string {
   const needed =
     limit.needed_post_requests === null
-      ? "no longer window would against so small a baseline; only a larger one (history) could"
-      : `about ${limit.needed_post_requests} post requests (a window ×${ratioOf(limit.needed_post_requests, limit.post_requests)} as long) would`;
-  const requests = `${Math.round(limit.post_requests)} post requests`;
+      ? "no longer window alone would (a larger baseline, e.g. history, may)"
+      : `about ${countText(limit.needed_post_requests)} post requests (a window ×${ratioOf(limit.needed_post_requests, limit.post_requests)} as long) would`;
+  const requests = `${countText(limit.post_requests)} post requests`;
   if (limit.metric === "error_rate") {
     const guarded =
       limit.baseline > 0
@@ -514,18 +519,18 @@ function describeLimit(limit: DetectionLimit): string {
       limit.rollback_at === null
         ? "not even every request failing would have"
         : `only an error rate of ${formatValue("error_rate", limit.rollback_at)} or more would have`;
-    return `error_rate: ${requests} are too few to catch ${guarded}: ${at} recommended a rollback; ${needed}`;
+    return `error_rate: ${requests} could not have caught ${guarded}: ${at} recommended a rollback; ${needed}`;
   }
   const at =
     limit.rollback_at === null
       ? "no drop, not even to zero, would have"
       : `only traffic of ${formatValue("requests_per_sec", limit.rollback_at)} or less would have`;
-  return `requests_per_sec: ${requests} are too few to catch a ${formatPercent(GUARDED_TRAFFIC_DROP)} drop (from ${formatValue("requests_per_sec", limit.baseline)} to ${formatValue("requests_per_sec", limit.guarded)}): ${at} recommended a rollback; ${needed}`;
+  return `requests_per_sec: ${requests} could not have caught a ${formatPercent(GUARDED_TRAFFIC_DROP)} drop (from ${formatValue("requests_per_sec", limit.baseline)} to ${formatValue("requests_per_sec", limit.guarded)}): ${at} recommended a rollback; ${needed}`;
 }
 
 function ratioOf(value: number, reference: number): string {
   const ratio = value / reference;
-  return ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1);
+  return ratio >= 10 ? ratio.toFixed(0) : ratio >= 1.1 ? ratio.toFixed(1) : ratio.toFixed(2);
 }
 
 /**
@@ -590,11 +595,13 @@ function summarize(
     const source = evidence.baselineSource === "last_known_good" ? " of the last ok deployment" : "";
     const missed = limits.map((limit) =>
       limit.metric === "error_rate"
-        ? `errors ×${GUARDED_ERROR_RATIO}`
+        ? limit.baseline > 0
+          ? `errors ×${GUARDED_ERROR_RATIO}`
+          : `errors of ${formatValue("error_rate", limit.guarded)}`
         : `a ${formatPercent(GUARDED_TRAFFIC_DROP)} traffic drop`,
     );
     const caveat =
-      missed.length > 0 ? ` Too little traffic to have caught ${missed.join(" or ")}: see data quality.` : "";
+      missed.length > 0 ? ` This window could not have caught ${missed.join(" or ")}: see data quality.` : "";
     return (
       `${prefix}OK: ${pluralize(evidence.post.length, "post sample")} within limits and consistent with the baseline ` +
       `(${pluralize(evidence.baseline.length, "baseline observation")}${source}${failureNote}).${caveat}`

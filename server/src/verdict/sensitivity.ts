@@ -20,20 +20,31 @@ export const GUARDED_ERROR_RATIO = 5;
 export const GUARDED_TRAFFIC_DROP = 0.6;
 // A window longer than this many times the actual one is not a window anyone runs.
 const MAX_WINDOW_SCALE = 1_000;
+// Halvings of the search for rollback_at: four significant figures.
+const RATE_STEPS = 16;
 
 /**
  * The limits of a window that recommended no rollback, for error_rate and requests_per_sec: each
  * only when its rule is critical and the guarded change would not have been recommended for
  * rollback either.
  */
-export function detectionLimits(evidence: Evidence, judge: RollsBack): DetectionLimit[] {
+export function detectionLimits(
+  evidence: Evidence,
+  judge: RollsBack,
+  { trafficJudged }: { trafficJudged: boolean },
+): DetectionLimit[] {
   const limits: DetectionLimit[] = [];
   const errors = errorLimit(evidence, judge);
   if (errors) limits.push(errors);
-  const traffic = trafficLimit(evidence, judge);
+  // A deploy that ended an error incident is not judged on traffic (its retry storm ends with it).
+  const traffic = trafficJudged ? trafficLimit(evidence, judge) : null;
   if (traffic) limits.push(traffic);
   return limits;
 }
+
+// The guarded value itself may sit exactly on a rule's edge (a 60 % drop is max_drop 0.3 ×
+// fail_fast_factor 2): probe a hair inside it, so that rounding does not decide.
+const EDGE = 1e-9;
 
 function errorLimit(evidence: Evidence, judge: RollsBack): DetectionLimit | null {
   const rule = evidence.settings.error_rate;
@@ -45,18 +56,23 @@ function errorLimit(evidence: Evidence, judge: RollsBack): DetectionLimit | null
   if (postRequests < 1 || baseRequests <= 0) return null;
   const baseRate = sum(base, (slot) => slot.errors as number) / baseRequests;
   // A baseline without errors: the smallest rise the project counts as a regression stands in for ×5.
-  const guarded = Math.min(1, Math.max(GUARDED_ERROR_RATIO * baseRate, baseRate + rule.regression_min_delta));
+  const guarded = Math.max(GUARDED_ERROR_RATIO * baseRate, baseRate + rule.regression_min_delta);
+  // Over a baseline at 20 % errors or more, ×5 is not a rate there can be.
+  if (guarded >= 1) return null;
   const rollsBack = (rate: number, scale = 1) =>
     judge(
       withPost(evidence, (slot) => errorsAt(slot, rate, scale)),
       "error_rate",
     );
-  if (rollsBack(guarded)) return null;
+  if (rollsBack(guarded * (1 + EDGE))) return null;
   return {
     metric: "error_rate",
     baseline: baseRate,
     guarded,
-    rollback_at: rollsBack(1) ? bisect(guarded, 1, (rate) => rollsBack(rate)) : null,
+    // On a log scale: an edge at 0.3 % and one at 30 % are found to the same relative precision.
+    rollback_at: rollsBack(1)
+      ? Math.exp(bisect(Math.log(guarded), 0, (log) => rollsBack(Math.exp(log)), RATE_STEPS))
+      : null,
     post_requests: postRequests,
     needed_post_requests: neededRequests(postRequests, (scale) => rollsBack(guarded, scale)),
   };
@@ -75,13 +91,13 @@ function trafficLimit(evidence: Evidence, judge: RollsBack): DetectionLimit | nu
       withPost(evidence, (slot) => trafficAt(slot, rate, scale)),
       "requests_per_sec",
     );
-  if (rollsBack(guarded)) return null;
+  if (rollsBack(guarded * (1 - EDGE))) return null;
   return {
     metric: "requests_per_sec",
     baseline: reference.rate,
     guarded,
     // Traffic is caught below a rate: search the highest one that still rolls back.
-    rollback_at: rollsBack(0) ? bisect(guarded, 0, (rate) => rollsBack(rate)) : null,
+    rollback_at: rollsBack(0) ? bisect(guarded, 0, (rate) => rollsBack(rate), RATE_STEPS) : null,
     post_requests: postRequests,
     needed_post_requests: neededRequests(postRequests, (scale) => rollsBack(guarded, scale)),
   };
@@ -94,12 +110,16 @@ function errorsAt(slot: Slot, rate: number, scale: number): Slot {
   return { ...slot, requests, errors: requests * rate };
 }
 
-/** The post slots had traffic run at `rate` per second, over windows `scale` times as long. */
+/**
+ * The post slots had traffic run at `rate` per second, over windows `scale` times as long, at the
+ * window's own error rate (an incident the deploy ended stays ended).
+ */
 function trafficAt(slot: Slot, rate: number, scale: number): Slot {
   if (slot.requests === null) return slot;
   const seconds = slot.seconds * scale;
   const requests = rate * seconds;
-  return { ...slot, seconds, requests, errors: slot.errors === null ? null : 0 };
+  const errorRate = slot.errors === null || slot.requests <= 0 ? 0 : slot.errors / slot.requests;
+  return { ...slot, seconds, requests, errors: slot.errors === null ? null : requests * errorRate };
 }
 
 function withPost(evidence: Evidence, change: (slot: Slot) => Slot): Evidence {
@@ -109,7 +129,8 @@ function withPost(evidence: Evidence, change: (slot: Slot) => Slot): Evidence {
 /** The post requests of the shortest longer window that catches the guarded value; null past MAX_WINDOW_SCALE. */
 function neededRequests(postRequests: number, caughtAtScale: (scale: number) => boolean): number | null {
   const scale = smallestScale(caughtAtScale, MAX_WINDOW_SCALE);
-  return scale === null ? null : Math.ceil(postRequests * scale);
+  const needed = scale === null ? null : Math.ceil(postRequests * scale);
+  return needed !== null && Number.isSafeInteger(needed) ? needed : null;
 }
 
 function sum(slots: readonly Slot[], value: (slot: Slot) => number): number {

@@ -513,10 +513,24 @@ export function bisect(from: number, to: number, holds: (value: number) => boole
 
 /**
  * The smallest factor (at least 1, at most `max`) by which a window must grow for `holds` to be
- * true, searched on a log scale; null when even `max` is not enough.
+ * true and stay true, searched on a log scale; null when even `max` is not enough. Exact tests on
+ * whole counts are not quite monotone in the window's length (a sawtooth of rounding), so a factor
+ * found by bisection is checked a little above and the search goes on from any miss there.
  */
 export function smallestScale(holds: (scale: number) => boolean, max: number): number | null {
   if (!holds(max)) return null;
-  if (holds(1)) return 1;
-  return Math.exp(bisect(0, Math.log(max), (log) => holds(Math.exp(log))));
+  let from = 0;
+  for (let round = 0; round < SCALE_ROUNDS; round++) {
+    const found = from === 0 && holds(1) ? 0 : bisect(from, Math.log(max), (log) => holds(Math.exp(log)));
+    const miss = SCALE_CHECKS.map((step) => Math.min(Math.log(max), found + step)).find(
+      (log) => !holds(Math.exp(log)),
+    );
+    if (miss === undefined) return Math.exp(found);
+    from = miss;
+  }
+  return max;
 }
+
+// Checked above a found factor: ×1.02 to ×1.5.
+const SCALE_CHECKS = [0.02, 0.05, 0.1, 0.2, 0.4];
+const SCALE_ROUNDS = 4;
