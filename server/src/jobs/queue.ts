@@ -71,6 +71,7 @@ export class JobQueue {
   readonly #consumers: Array<Promise<void>> = [];
   #stopping = false;
   readonly #wakers = new Set<() => void>();
+  #lastFetchErrorLog = 0;
 
   constructor({
     executor,
@@ -290,7 +291,15 @@ export class JobQueue {
       return [];
     } finally {
       client.release(failure);
+      if (failure && !isDatabaseUnavailable(failure)) this.#logFetchError(name, failure);
     }
+  }
+
+  /** A fetch that fails for another reason than an outage (a missing schema, say), once a minute at most. */
+  #logFetchError(queue: QueueName, error: Error): void {
+    if (Date.now() - this.#lastFetchErrorLog < 60_000) return;
+    this.#lastFetchErrorLog = Date.now();
+    this.#logger.warn("job fetch failed; polling on", { queue, ...errorFields(error) });
   }
 
   /** Sleeps until the poll interval passes, a running job ends, or the queue stops. */
