@@ -460,8 +460,12 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
       ? drop >= failFastDrop &&
         trafficDropTest(reference, endReached ? end : post, 1 - rule.max_drop) < rollbackAlpha(alpha, true)
       : deciding < rollbackAlpha(alpha, false);
+    // A drop that only the latest half shows and that is not gross is the day's own decline as
+    // often as the deploy's (a long window sees it): at most a warning, unless the whole window
+    // confirms it. A deploy that loses traffic halfway loses a lot of it.
+    const confirmed = (reached && pValue < look) || drop >= failFastDrop;
     const severity =
-      rule.critical && !recovered && share > rule.tolerance && below >= 2 && strongEnough
+      rule.critical && !recovered && confirmed && share > rule.tolerance && below >= 2 && strongEnough
         ? "critical"
         : "warning";
     const observed = endReached ? endRate : postRate;
@@ -471,7 +475,9 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
         ? `; against a single baseline observation a rollback needs a drop of at least ${formatPercent(failFastDrop)} and p < ${rollbackAlpha(alpha, few)}`
         : severity === "warning" && rule.critical && !strongEnough
           ? `; a rollback needs p < ${rollbackAlpha(alpha, few)}`
-          : "";
+          : severity === "warning" && rule.critical && !confirmed
+            ? `; seen in the latest half only, a rollback needs a drop of at least ${formatPercent(failFastDrop)} or the whole window below the floor`
+            : "";
     return {
       notes: [],
       clearances: [],

@@ -615,6 +615,26 @@ describe("traffic", () => {
       reasons: [["requests_per_sec", "traffic_drop", "critical"]],
     },
     {
+      name: "a decline only the latest half shows, short of a gross drop, only warns (a long window sees the day's own)",
+      input: {
+        baseline: history({ count: 30, counts: traffic(() => 100) }),
+        post: posts({ count: 10, counts: traffic((i) => (i < 5 ? 95 : 75)) }),
+        settings: settingsWith({ fail_fast_enabled: false }),
+      },
+      verdict: "warning",
+      reasons: [["requests_per_sec", "traffic_drop", "warning"]],
+    },
+    {
+      name: "traffic lost halfway, a gross drop, rolls back",
+      input: {
+        baseline: history({ count: 30, counts: traffic(() => 100) }),
+        post: posts({ count: 10, counts: traffic((i) => (i < 5 ? 100 : 30)) }),
+        settings: settingsWith({ fail_fast_enabled: false }),
+      },
+      verdict: "rollback_recommended",
+      reasons: [["requests_per_sec", "traffic_drop", "critical"]],
+    },
+    {
       name: "exactly max_drop (20 %) below the baseline is no drop",
       input: {
         baseline: history({ count: 30, counts: traffic(() => 100) }),

@@ -50,7 +50,7 @@ import { binomialUpperTail, normalCdf } from "./stats.js";
 export type { EngineInput, Observation, PostObservation, SlotFailure } from "./evidence.js";
 
 /** Stored with every verdict; bump on any change that can change a verdict. */
-export const ENGINE_VERSION = "2.1.0";
+export const ENGINE_VERSION = "2.2.0";
 
 /**
  * One bad sample on its own (a scrape glitch, a GC pause) never recommends a rollback: fail-fast
