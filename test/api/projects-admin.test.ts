@@ -28,7 +28,7 @@ describe("PATCH /admin/projects/:id", () => {
       metrics_endpoint: "https://shop.example.com/metrics",
       running_conflict: "reject",
       dry_run: true,
-      analysis: { min_post_samples: 4 },
+      analysis: { min_post_samples: 4, require_detection: true },
     });
     expect(response.status, response.text).toBe(200);
     const updated = ProjectSettings.parse(response.body);
@@ -41,7 +41,13 @@ describe("PATCH /admin/projects/:id", () => {
       observation_window_seconds: project.observation_window_seconds,
       hmac_enabled: project.hmac_enabled,
     });
-    expect(updated.analysis).toEqual({ ...project.analysis, dry_run: true, min_post_samples: 4 });
+    expect(project.analysis.require_detection).toBe(false);
+    expect(updated.analysis).toEqual({
+      ...project.analysis,
+      dry_run: true,
+      min_post_samples: 4,
+      require_detection: true,
+    });
     expect(
       ((await adminCall(api, "GET", "/admin/projects")).body as { items: ProjectSettings[] }).items,
     ).toContainEqual(updated);
@@ -68,6 +74,7 @@ describe("PATCH /admin/projects/:id", () => {
     [{ api_key: "sp_x" }, "(root)", ""],
     [{}, "(root)", "at least one field"],
     [{ dry_run: true, analysis: { dry_run: false } }, "dry_run", "disagree"],
+    [{ analysis: { require_detection: "yes" } }, "analysis.require_detection", ""],
   ])("refuses %j with 400 naming %s", async (body, path, detail) => {
     const { project } = await newProject(api, { sample_interval_seconds: 30 });
     const problem = expectProblem(await patch(project.project_id, body), 400, "validation_error");

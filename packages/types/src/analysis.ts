@@ -111,6 +111,11 @@ const v2Shape = {
     .min(2, "must be at least 2: one failed sample on its own is not evidence"),
   /** Record verdicts as usual, marked `dry_run`: gates print what would have happened but never fail. */
   dry_run: z.boolean(),
+  /**
+   * A window too small to have caught errors ×5 or a 60 % traffic drop is a warning (inconclusive,
+   * with what would have been needed) instead of an ok with data_quality.detection_limits.
+   */
+  require_detection: z.boolean(),
 };
 
 export const AnalysisSettings = z
@@ -136,6 +141,7 @@ export const AnalysisSettings = z
     significance_level: v2Shape.significance_level.default(0.01),
     consecutive_error_limit: v2Shape.consecutive_error_limit.default(4),
     dry_run: v2Shape.dry_run.default(false),
+    require_detection: v2Shape.require_detection.default(false),
     /** Rules for custom metrics, by name. A patch replaces the whole map. */
     custom_metrics: customMetricRules.default({}),
   })
@@ -184,6 +190,7 @@ export const DEFAULT_ANALYSIS_SETTINGS: AnalysisSettings = {
   significance_level: 0.01,
   consecutive_error_limit: 4,
   dry_run: false,
+  require_detection: false,
   custom_metrics: {},
 };
 
@@ -207,6 +214,7 @@ export const AnalysisSettingsPatch = z
     significance_level: v2Shape.significance_level,
     consecutive_error_limit: v2Shape.consecutive_error_limit,
     dry_run: v2Shape.dry_run,
+    require_detection: v2Shape.require_detection,
     custom_metrics: customMetricRules,
   })
   .partial()

@@ -485,6 +485,39 @@ describe("what a window of this volume could catch", () => {
     expect(huge.verdict).toBe("ok");
   });
 
+  it("with require_detection, such a window is inconclusive: a warning that says what would have been needed", () => {
+    const plain = run({ baseline: lowBaseline, post: lowPost(() => 0) });
+    const strict = run({
+      baseline: lowBaseline,
+      post: lowPost(() => 0),
+      settings: settingsWith({ require_detection: true }),
+    });
+    expect(plain.verdict).toBe("ok");
+    expect(strict.verdict).toBe("warning");
+    const limit = errorLimitOf(strict);
+    expect(strict.reasons).toEqual([
+      expect.objectContaining({
+        metric: "error_rate",
+        rule: "inconclusive",
+        severity: "warning",
+        needed: {
+          baseline_observations: null,
+          post_observations: Math.ceil((5 * (limit?.needed_post_requests as number)) / 105),
+        },
+      }),
+    ]);
+    expect(strict.reasons[0]?.threshold).toBeCloseTo(limit?.rollback_at as number, 4);
+    expect(strict.summary).toMatch(/^Warning: error_rate: 105 post requests could not have caught errors ×5/);
+    expect(strict.hints?.map((hint) => hint.code)).toEqual(["not_enough_evidence"]);
+    // A busy window that could catch them stays ok.
+    const busy = run({
+      baseline: history({ count: 30, counts: perMinute(100, 0.003) }),
+      post: posts({ count: 10, counts: perMinute(100, 0.003) }),
+      settings: settingsWith({ require_detection: true }),
+    });
+    expect(busy.verdict).toBe("ok");
+  });
+
   it("halves the confidence of an ok that could not have caught them", () => {
     const limited = run({ baseline: lowBaseline, post: lowPost(() => 0) });
     const ungated = run({

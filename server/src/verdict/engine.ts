@@ -50,7 +50,7 @@ import { binomialUpperTail, normalCdf } from "./stats.js";
 export type { EngineInput, Observation, PostObservation, SlotFailure } from "./evidence.js";
 
 /** Stored with every verdict; bump on any change that can change a verdict. */
-export const ENGINE_VERSION = "2.2.0";
+export const ENGINE_VERSION = "2.3.0";
 
 /**
  * One bad sample on its own (a scrape glitch, a GC pause) never recommends a rollback: fail-fast
@@ -109,7 +109,17 @@ export function analyze(input: EngineInput): AnalysisResult {
   if (evidence.baselineSource === "none") dataFindings.push(missingBaseline(input));
   if (tooFewPost) dataFindings.push(tooFewPostFinding(evidence, input, required));
 
-  const findings = [...dataFindings, ...metricFindings].sort(
+  // A rollback acts whatever else the window missed, and too few samples already say why they may not be trusted.
+  const limits =
+    [...dataFindings, ...metricFindings].some((finding) => finding.reason.severity === "critical") ||
+    tooFewPost
+      ? []
+      : detectionLimits(evidence, rollsBackOn, { trafficJudged: !errors.resolvedIncident });
+  const limitFindings = settings.require_detection
+    ? limits.map((limit) => undetectable(limit, evidence))
+    : [];
+
+  const findings = [...dataFindings, ...metricFindings, ...limitFindings].sort(
     (a, b) =>
       severityRank(a.reason.severity) - severityRank(b.reason.severity) ||
       RULE_RANK[a.reason.rule] - RULE_RANK[b.reason.rule],
@@ -120,11 +130,6 @@ export function analyze(input: EngineInput): AnalysisResult {
     : reasons.length > 0
       ? "warning"
       : "ok";
-  // A rollback acts whatever else the window missed, and too few samples already say why they may not be trusted.
-  const limits =
-    verdict === "rollback_recommended" || tooFewPost
-      ? []
-      : detectionLimits(evidence, rollsBackOn, { trafficJudged: !errors.resolvedIncident });
   const dataQuality = assessDataQuality(evidence, required, cutShort, traffic.notes, limits);
 
   return {
@@ -501,6 +506,33 @@ function assessDataQuality(
     score: roundTo(3, (baselineYield + 2 * postYield) / 3),
     issues,
     ...(limits.length > 0 ? { detection_limits: [...limits] } : {}),
+  };
+}
+
+/**
+ * With `require_detection`, a window that could not have caught what a gate must is inconclusive:
+ * a warning that says what would have been needed, instead of an ok.
+ */
+function undetectable(limit: DetectionLimit, evidence: Evidence): Finding {
+  const samples =
+    limit.needed_post_requests === null
+      ? null
+      : Math.ceil((evidence.post.length * limit.needed_post_requests) / limit.post_requests);
+  return {
+    kind: "uncertain",
+    evidence: 0.5,
+    reason: makeReason({
+      metric: limit.metric,
+      rule: "inconclusive",
+      baseline: limit.baseline,
+      observed: null,
+      threshold: limit.rollback_at,
+      exceed_ratio: null,
+      tolerance: null,
+      severity: "warning",
+      needed: { baseline_observations: null, post_observations: samples },
+      message: describeLimit(limit),
+    }),
   };
 }
 
