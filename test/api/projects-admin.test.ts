@@ -53,6 +53,23 @@ describe("PATCH /admin/projects/:id", () => {
     ).toContainEqual(updated);
   });
 
+  it("shows settings stored before a field existed with that field at its default, and keeps it on a patch", async () => {
+    const { project } = await newProject(api);
+    await pool().query(
+      "update projects set analysis = analysis - 'require_detection' - 'dry_run' - 'significance_level' where id = $1",
+      [project.project_id],
+    );
+    const listed = ((await adminCall(api, "GET", "/admin/projects")).body as { items: ProjectSettings[] })
+      .items;
+    expect(listed.find((item) => item.project_id === project.project_id)?.analysis).toEqual(project.analysis);
+    const response = await patch(project.project_id, { analysis: { min_post_samples: 4 } });
+    expect(response.status, response.text).toBe(200);
+    expect(ProjectSettings.parse(response.body).analysis).toEqual({
+      ...project.analysis,
+      min_post_samples: 4,
+    });
+  });
+
   it("applies at once: a removed env is refused on the next trigger, an endpoint cleared must be sent", async () => {
     const { project, api: ci } = await newProject(api, { envs: ["production", "staging"] });
     await patch(project.project_id, { envs: ["production"], metrics_endpoint: null });

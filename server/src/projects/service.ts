@@ -1,5 +1,5 @@
 import {
-  type AnalysisSettings,
+  AnalysisSettings,
   type CreateProjectRequest,
   type CreateProjectResponse,
   DEFAULT_ANALYSIS_SETTINGS,
@@ -92,7 +92,7 @@ export async function updateProject({
         errors: [{ path: "dry_run", message: "disagrees with analysis.dry_run" }],
       });
     }
-    const analysis = mergeAnalysisSettings(current.analysis, {
+    const analysis = mergeAnalysisSettings(storedAnalysis(current.analysis), {
       ...input.analysis,
       ...(input.dry_run === undefined ? {} : { dry_run: input.dry_run }),
     });
@@ -377,7 +377,7 @@ export function toProjectSettings(project: Project): ProjectSettings {
     retention_days: project.retentionDays,
     hmac_enabled: project.hmacEnabled,
     running_conflict: project.runningConflict,
-    analysis: project.analysis,
+    analysis: storedAnalysis(project.analysis),
     created_at: project.createdAt.toISOString(),
     disabled_at: project.disabledAt?.toISOString() ?? null,
     previous_api_key_expires_at: stillAhead(project.previousApiKeyExpiresAt),
@@ -460,4 +460,9 @@ async function claimingName<T>(name: string, write: () => Promise<T>): Promise<T
 
 function projectNotFound(projectId: string): AppError {
   return new AppError("not_found", `no project ${projectId}`);
+}
+
+/** Settings as stored, with the fields added since they were written at their defaults. */
+function storedAnalysis(stored: AnalysisSettings): AnalysisSettings {
+  return AnalysisSettings.parse(stored);
 }

@@ -17,6 +17,7 @@ import {
   lookAlpha,
   makeReason,
   marginOf,
+  pluralize,
   rollbackAlpha,
 } from "./findings.js";
 import {
@@ -460,24 +461,40 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
       ? drop >= failFastDrop &&
         trafficDropTest(reference, endReached ? end : post, 1 - rule.max_drop) < rollbackAlpha(alpha, true)
       : deciding < rollbackAlpha(alpha, false);
-    // A drop that only the latest half shows and that is not gross is the day's own decline as
-    // often as the deploy's (a long window sees it): at most a warning, unless the whole window
-    // confirms it. A deploy that loses traffic halfway loses a lot of it.
-    const confirmed = (reached && pValue < look) || drop >= failFastDrop;
+    // A drop that only the latest half shows, and that is not gross where the window ends, is the
+    // day's own decline as often as the deploy's (a long window sees it): at most a warning, unless
+    // the whole window confirms it. A deploy that loses traffic, even late, loses a lot of it.
+    const tail = totals(postSlots.slice(-Math.max(2, Math.ceil(postSlots.length / 4))));
+    const tailDrop = tail.seconds > 0 ? 1 - tail.requests / tail.seconds / reference.rate : 0;
+    const confirmed = (reached && pValue < look) || tailDrop >= failFastDrop;
+    const spread = share > rule.tolerance && below >= 2;
     const severity =
-      rule.critical && !recovered && confirmed && share > rule.tolerance && below >= 2 && strongEnough
-        ? "critical"
-        : "warning";
+      rule.critical && !recovered && confirmed && spread && strongEnough ? "critical" : "warning";
     const observed = endReached ? endRate : postRate;
+    const needs = [
+      ...(confirmed
+        ? []
+        : [
+            `a drop of at least ${formatPercent(failFastDrop)} in the last ${pluralize(tail.observations, "post sample")} or the whole window significantly below the floor`,
+          ]),
+      ...(strongEnough
+        ? []
+        : [
+            few
+              ? `a drop of at least ${formatPercent(failFastDrop)} and p < ${rollbackAlpha(alpha, few)} against a single baseline observation`
+              : `p < ${rollbackAlpha(alpha, few)}`,
+          ]),
+      ...(spread
+        ? []
+        : [
+            `more than ${formatPercent(rule.tolerance)} of the post samples, and at least 2, below the floor`,
+          ]),
+    ];
     const note = recovered
       ? "; recovered by the end of the window"
-      : severity === "warning" && rule.critical && few && !strongEnough
-        ? `; against a single baseline observation a rollback needs a drop of at least ${formatPercent(failFastDrop)} and p < ${rollbackAlpha(alpha, few)}`
-        : severity === "warning" && rule.critical && !strongEnough
-          ? `; a rollback needs p < ${rollbackAlpha(alpha, few)}`
-          : severity === "warning" && rule.critical && !confirmed
-            ? `; seen in the latest half only, a rollback needs a drop of at least ${formatPercent(failFastDrop)} or the whole window below the floor`
-            : "";
+      : severity === "warning" && rule.critical && needs.length > 0
+        ? `; a rollback needs ${needs.join(" and ")}`
+        : "";
     return {
       notes: [],
       clearances: [],

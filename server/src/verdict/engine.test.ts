@@ -518,6 +518,24 @@ describe("what a window of this volume could catch", () => {
     expect(busy.verdict).toBe("ok");
   });
 
+  it("with require_detection, a metric keeps one reason, and a window without traffic stays within the contract", () => {
+    const strict = settingsWith({ require_detection: true });
+    const dropped = run({
+      baseline: history({ count: 30, counts: () => ({ requests: 6, errors: 0 }) }),
+      post: posts({ count: 3, counts: () => ({ requests: 2, errors: 0 }) }),
+      settings: strict,
+    });
+    const metrics = dropped.reasons.map((reason) => reason.metric);
+    expect(new Set(metrics).size).toBe(metrics.length);
+    // run() parses the result: no NaN where no request came after the deploy.
+    const silent = run({
+      baseline: history({ count: 30, counts: (i) => ({ requests: i % 2 === 0 ? 0 : 12, errors: 0 }) }),
+      post: posts({ count: 3, counts: () => ({ requests: 0, errors: 0 }) }),
+      settings: strict,
+    });
+    expect(silent.data_quality.issues.join("\n")).not.toContain("NaN");
+  });
+
   it("halves the confidence of an ok that could not have caught them", () => {
     const limited = run({ baseline: lowBaseline, post: lowPost(() => 0) });
     const ungated = run({
@@ -662,6 +680,16 @@ describe("traffic", () => {
       input: {
         baseline: history({ count: 30, counts: traffic(() => 100) }),
         post: posts({ count: 10, counts: traffic((i) => (i < 5 ? 100 : 30)) }),
+        settings: settingsWith({ fail_fast_enabled: false }),
+      },
+      verdict: "rollback_recommended",
+      reasons: [["requests_per_sec", "traffic_drop", "critical"]],
+    },
+    {
+      name: "traffic lost late in the window, grossly, still rolls back",
+      input: {
+        baseline: history({ count: 30, counts: traffic(() => 100) }),
+        post: posts({ count: 10, counts: traffic((i) => (i < 7 ? 100 : 40)) }),
         settings: settingsWith({ fail_fast_enabled: false }),
       },
       verdict: "rollback_recommended",

@@ -50,7 +50,7 @@ import { binomialUpperTail, normalCdf } from "./stats.js";
 export type { EngineInput, Observation, PostObservation, SlotFailure } from "./evidence.js";
 
 /** Stored with every verdict; bump on any change that can change a verdict. */
-export const ENGINE_VERSION = "2.3.0";
+export const ENGINE_VERSION = "2.3.1";
 
 /**
  * One bad sample on its own (a scrape glitch, a GC pause) never recommends a rollback: fail-fast
@@ -115,8 +115,11 @@ export function analyze(input: EngineInput): AnalysisResult {
     tooFewPost
       ? []
       : detectionLimits(evidence, rollsBackOn, { trafficJudged: !errors.resolvedIncident });
+  // One reason per metric: a metric that already has one says enough about it.
   const limitFindings = settings.require_detection
-    ? limits.map((limit) => undetectable(limit, evidence))
+    ? limits
+        .filter((limit) => !metricFindings.some((finding) => finding.reason.metric === limit.metric))
+        .map((limit) => undetectable(limit, evidence))
     : [];
 
   const findings = [...dataFindings, ...metricFindings, ...limitFindings].sort(

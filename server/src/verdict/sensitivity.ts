@@ -85,6 +85,8 @@ function trafficLimit(evidence: Evidence, judge: RollsBack): DetectionLimit | nu
   const counted = evidence.post.filter((slot) => slot.requests !== null);
   if (!reference || counted.length === 0 || reference.rate < rule.min_baseline_rps) return null;
   const postRequests = sum(counted, (slot) => slot.requests as number);
+  // No traffic at all after the deploy is judged as such (or said to be missing), not a limit.
+  if (postRequests <= 0) return null;
   const guarded = reference.rate * (1 - Math.max(GUARDED_TRAFFIC_DROP, rule.max_drop));
   const rollsBack = (rate: number, scale = 1) =>
     judge(
