@@ -5,7 +5,7 @@ import { createLogger } from "../../server/src/logger.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 /** A queue consuming the collect queue of a database of its own, its log lines kept. */
-async function consumer(database: TestDatabase) {
+function consumer(database: TestDatabase) {
   const lines: Array<Record<string, unknown>> = [];
   const logger = createLogger("debug", {}, (line) => lines.push(JSON.parse(line)) > 0);
   const queue = new JobQueue({ executor: database.executor, pool: database.pool, logger });
@@ -31,7 +31,7 @@ afterEach(async () => {
 describe("the job fetch's own transaction", () => {
   it("commits what it fetched: the job runs once and ends completed", async () => {
     const database = await createTestDatabase();
-    const { queue, handled } = await consumer(database);
+    const { queue, handled } = consumer(database);
     opened.push({ queue, database });
     const deploymentId = randomUUID();
     await queue.enqueueBaseline(database.executor, deploymentId);
@@ -53,7 +53,7 @@ describe("the job fetch's own transaction", () => {
   it("a fetch that fails for another reason than an outage is logged once a minute, and polling goes on", async () => {
     // No migrations: pg-boss's tables do not exist.
     const database = await createTestDatabase({ migrated: false });
-    const { queue, lines, handled } = await consumer(database);
+    const { queue, lines, handled } = consumer(database);
     opened.push({ queue, database });
 
     await expect

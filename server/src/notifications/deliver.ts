@@ -1,5 +1,5 @@
 import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
-import type { Database } from "../db/client.js";
+import type { Database, Transaction } from "../db/client.js";
 import {
   type NotificationDeliveryRow,
   type NotificationDestinationRow,
@@ -92,17 +92,12 @@ export async function attemptDelivery(
   if (!destination.enabled && claimed.event !== "test") {
     // Disabled after this delivery was owed, while an attempt held it: dropped, not sent.
     await db.transaction(async (tx) => {
-      await tx
-        .insert(notificationAttempts)
-        .values({
-          deliveryId: claimed.id,
-          attempt: claimed.attempts,
-          attemptedAt: new Date(),
-          statusCode: null,
-          error: DROPPED_DISABLED,
-          durationMs: 0,
-        })
-        .onConflictDoNothing();
+      await recordAttempt(tx, claimed, {
+        attemptedAt: new Date(),
+        statusCode: null,
+        error: DROPPED_DISABLED,
+        durationMs: 0,
+      });
       await tx
         .update(notificationDeliveries)
         .set({ state: "failed", leasedUntil: null })
@@ -128,17 +123,12 @@ export async function attemptDelivery(
   const next = nextStep(claimed, outcome, options.retryBaseMs, attemptedAt);
 
   await db.transaction(async (tx) => {
-    await tx
-      .insert(notificationAttempts)
-      .values({
-        deliveryId: claimed.id,
-        attempt: claimed.attempts,
-        attemptedAt,
-        statusCode: outcome.status,
-        error: next.result === "failed" && next.why ? `${outcome.error}; ${next.why}` : outcome.error,
-        durationMs: outcome.durationMs,
-      })
-      .onConflictDoNothing();
+    await recordAttempt(tx, claimed, {
+      attemptedAt,
+      statusCode: outcome.status,
+      error: next.result === "failed" && next.why ? `${outcome.error}; ${next.why}` : outcome.error,
+      durationMs: outcome.durationMs,
+    });
     await tx
       .update(notificationDeliveries)
       .set({
@@ -162,6 +152,18 @@ export async function attemptDelivery(
       retry_at: next.retryAt?.toISOString(),
     });
   return next.result;
+}
+
+/** The claimed attempt's row in the delivery log; a repeated write of the same attempt keeps the first. */
+async function recordAttempt(
+  tx: Pick<Transaction, "insert">,
+  claimed: NotificationDeliveryRow,
+  outcome: { attemptedAt: Date; statusCode: number | null; error: string | null; durationMs: number },
+): Promise<void> {
+  await tx
+    .insert(notificationAttempts)
+    .values({ deliveryId: claimed.id, attempt: claimed.attempts, ...outcome })
+    .onConflictDoNothing();
 }
 
 function nextStep(

@@ -31,6 +31,8 @@ import {
 
 /** An inconclusive count names the samples that would decide it, up to this many times as many. */
 const MAX_INCONCLUSIVE_SCALE = 20;
+const ONLY_A_LARGER_BASELINE_DECIDES =
+  "no longer window would decide against so small a baseline; a larger one (history) would";
 
 /** Post samples of a window `scale` times as long that `decides` (at the same rates); null past the cap. */
 function samplesToDecide(observations: number, decides: (scale: number) => boolean): number | null {
@@ -345,7 +347,7 @@ function judgeErrorRegression(input: ErrorRegressionInput): Judgement {
               `${countText(leaning.excess)} more errors than predicted) but ${countText(leaning.events)} errors in ${countText(leaning.requests)} requests ` +
               `are not significant (exact Poisson rate test ${formatP(leaning.pValue)}, needs p < ${lookAlpha(alpha)}); ` +
               (needed === null
-                ? "no longer window would decide against so small a baseline; a larger one (history) would"
+                ? ONLY_A_LARGER_BASELINE_DECIDES
                 : `about ${needed} post samples at this traffic would decide`),
           }),
         },
@@ -559,7 +561,7 @@ export function judgeTraffic(evidence: Evidence, resolvedIncident: boolean): Jud
               `requests_per_sec looks lower than the baseline (${formatValue("requests_per_sec", reference.rate)} → ${formatValue("requests_per_sec", postRate)}) ` +
               `but not beyond the baseline's own variation (exact Poisson rate test ${formatP(pValue)}, needs p < ${lookAlpha(alpha)}); ` +
               (needed === null
-                ? "no longer window would decide against so small a baseline; a larger one (history) would"
+                ? ONLY_A_LARGER_BASELINE_DECIDES
                 : `about ${needed} post samples would decide`),
           }),
         },
